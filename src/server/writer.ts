@@ -1,0 +1,101 @@
+// The listener's own ResponseWriter: fits the reply to the client (EDNS rules of corefile.md
+// §7.4, truncation with TC), sends it, and records what was sent on the Request for log/metrics.
+
+import type { Socket as UdpSocket } from 'node:dgram'
+import type { Socket as TcpSocket } from 'node:net'
+import { encodeMessage } from '../dns/message.js'
+import { errorReply, getRcodeWire, truncateWire } from '../dns/wire.js'
+import { EDNS_DO, type Message } from '../dns/types.js'
+import type { Request, ResponseWriter } from '../pluginkit/types.js'
+
+/** Applies the EDNS rules to a reply message: OPT only if the client sent one, version 0, its size and DO. */
+export function fitEdns(msg: Message, req: Request): void {
+  const q = req.q
+  if (!q.hasEdns) {
+    msg.edns = null
+    return
+  }
+  const doBit = q.do ? EDNS_DO : 0
+  if (msg.edns === null) {
+    msg.edns = { udpSize: Math.max(512, q.udpSize), extRcode: 0, version: 0, flags: doBit, options: [] }
+  } else {
+    msg.edns.udpSize = Math.max(512, q.udpSize)
+    msg.edns.version = 0
+    msg.edns.flags = (msg.edns.flags & ~EDNS_DO) | doBit
+  }
+}
+
+function rcodeOf(buf: Buffer): number {
+  try {
+    return getRcodeWire(buf)
+  } catch {
+    return buf.length >= 4 ? buf[3]! & 0xf : -1
+  }
+}
+
+export abstract class BaseWriter implements ResponseWriter {
+  written = false
+  protected readonly req: Request
+  constructor(req: Request) {
+    this.req = req
+  }
+  write(msg: Message, plugin: string): void {
+    if (this.written) return
+    fitEdns(msg, this.req)
+    this.finish(encodeMessage(msg, this.req.maxSize), plugin)
+  }
+  writeWire(wire: Buffer, plugin: string): void {
+    if (this.written) return
+    this.finish(wire.length > this.req.maxSize ? truncateWire(wire, this.req.maxSize) : wire, plugin)
+  }
+  /** An empty reply with this rcode (question echoed, OPT if the client sent one); plugin label "". */
+  writeError(rcode: number): void {
+    if (this.written) return
+    this.finish(errorReply(this.req.q, rcode), '')
+  }
+  private finish(buf: Buffer, plugin: string): void {
+    this.written = true
+    const req = this.req
+    req.replyPlugin = plugin
+    req.replySize = buf.length
+    req.replyFlags = buf.length >= 4 ? buf.readUInt16BE(2) : 0
+    req.replyRcode = rcodeOf(buf)
+    this.send(buf)
+  }
+  protected abstract send(buf: Buffer): void
+}
+
+export class UdpWriter extends BaseWriter {
+  private readonly sock: UdpSocket
+  constructor(req: Request, sock: UdpSocket) {
+    super(req)
+    this.sock = sock
+  }
+  protected send(buf: Buffer): void {
+    // The buffer belongs to the socket until the callback; replies are fresh buffers, never reused.
+    this.sock.send(buf, this.req.remotePort, this.req.remoteAddress, onUdpSent)
+  }
+}
+
+function onUdpSent(): void {
+  // Send errors (ICMP unreachable surfaced as EHOSTUNREACH, buffer too large ...) lose one reply; the
+  // client retries. Nothing to do here, but the callback keeps errors off the socket's 'error' event.
+}
+
+export class TcpWriter extends BaseWriter {
+  private readonly conn: TcpSocket
+  constructor(req: Request, conn: TcpSocket) {
+    super(req)
+    this.conn = conn
+  }
+  protected send(buf: Buffer): void {
+    if (!this.conn.destroyed && this.conn.writable) {
+      const len = Buffer.allocUnsafe(2)
+      len.writeUInt16BE(buf.length, 0)
+      this.conn.cork()
+      this.conn.write(len)
+      this.conn.write(buf)
+      this.conn.uncork()
+    }
+  }
+}
