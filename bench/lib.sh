@@ -21,6 +21,8 @@ export BENCH_DIR REPO_DIR
 : "${KEEP:=0}"           # 1: keep the temp dir
 : "${CLUSTERDNS_CMD:=node bin/clusterdns}"   # run from the repo root, gets "-conf FILE"
 : "${READY_SECS:=20}"    # how long a server may take to answer its first query
+: "${OTHER_CPU_WARN:=10}" # flag runs during which other processes used more CPU % than this
+: "${WAIT_IDLE:=0}"      # before each measured run, wait up to this many s for the machine to be idle
 # dnsperf
 : "${CLIENTS:=4}"        # -c: client sockets (source ports)
 : "${THREADS:=1}"        # -T
@@ -30,7 +32,7 @@ export BENCH_DIR REPO_DIR
 : "${DNSPERF_EXTRA:=}"   # anything else for dnsperf, word-split
 if [ "$PIN" != 1 ]; then SERVER_CPU=""; LOADGEN_CPU=""; fi
 export DURATION WARMUP LAT_QPS REPEAT PIN SERVER_CPU LOADGEN_CPU BENCH_ADDR BASE_PORT KEEP \
-  CLUSTERDNS_CMD READY_SECS CLIENTS THREADS OUTSTANDING TIMEOUT_S DNSPERF_EXTRA
+  CLUSTERDNS_CMD READY_SECS OTHER_CPU_WARN WAIT_IDLE CLIENTS THREADS OUTSTANDING TIMEOUT_S DNSPERF_EXTRA
 
 case "$BENCH_ADDR" in
   127.*) ;;
@@ -190,6 +192,23 @@ cpu_delta() {
          printf " %s_busy_pct=%.0f %s_sirq_pct=%.0f %s_steal_pct=%.0f", $1, ($2 - b[$1]) / dt * 100, $1, ($3 - s[$1]) / dt * 100, $1, ($4 - st[$1]) / dt * 100 }' "$1" "$2"
 }
 
+# wait_idle: wait (at most WAIT_IDLE s) until the machine's processes use less
+# than OTHER_CPU_WARN % CPU over one second; on a shared box this keeps other
+# people's builds and tests out of the numbers. Returns 1 if it never got idle.
+wait_idle() {
+  local i a b p
+  [ "$WAIT_IDLE" -gt 0 ] 2>/dev/null || return 0
+  a=$(mktemp "${BENCH_TMP:-${TMPDIR:-/tmp}}/idle.XXXXXX"); b=$a.b
+  for ((i = 0; i < WAIT_IDLE; i++)); do
+    cpu_snap > "$a"; sleep 1; cpu_snap > "$b"
+    p=$(cpu_procs_pct "$a" "$b")
+    if [ "$p" -le "$OTHER_CPU_WARN" ]; then rm -f "$a" "$b"; return 0; fi
+    [ "$i" = 0 ] && log "machine busy ($p% CPU in other processes); waiting up to ${WAIT_IDLE}s"
+  done
+  rm -f "$a" "$b"
+  return 1
+}
+
 # ---- dnsperf -------------------------------------------------------------------
 # The dnsperf command line for ADDR PORT QFILE SECONDS (printed for the record).
 dnsperf_cmd() {
@@ -322,6 +341,7 @@ measure_server() {
     fi
     pin_tree "$pid" "$SERVER_CPU"
     if declare -F after_ready >/dev/null; then after_ready "$name" "$port"; fi
+    wait_idle || log "machine still busy after ${WAIT_IDLE}s; measuring anyway"
     if [ "$WARMUP" != 0 ]; then
       QPS_LIMIT="" dnsperf_measure "$BENCH_ADDR" "$port" "$qfile" "$WARMUP" > /dev/null
     fi

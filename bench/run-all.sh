@@ -15,7 +15,6 @@ set -euo pipefail
 cd "$REPO_DIR"   # CLUSTERDNS_CMD is relative to the repo root
 
 : "${SCENARIOS:=all}"
-: "${OTHER_CPU_WARN:=10}"   # note rows during which other processes used more CPU % than this
 if [ "$SCENARIOS" = all ]; then
   SCENARIOS=$(for f in "$BENCH_DIR"/scenarios/*.sh; do basename "$f" .sh; done | sort | paste -sd ' ')
 fi

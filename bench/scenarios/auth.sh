@@ -143,23 +143,25 @@ run() {
 # The issue's targets, per run, from the rows just recorded.
 checks() {
   local fixed="@$LAT_QPS"
-  awk -F'\t' -v sc="$SCENARIO" -v fixed="$fixed" -v lat="$LAT_QPS" '
+  awk -F'\t' -v sc="$SCENARIO" -v fixed="$fixed" -v lat="$LAT_QPS" -v warn="$OTHER_CPU_WARN" '
     function kv(line, key,   n, a, i) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], key "=") == 1) return substr(a[i], length(key) + 2); return "" }
     $1 != sc { next }
-    $2 == "nsd" && $3 == "closed" { nsd[$4] = kv($5, "qps") }
-    $2 == "clusterdns-hosts" && $3 == "closed" { h[$4] = kv($5, "qps"); hf[$4] = kv($5, "failed") }
-    $2 == "clusterdns-hosts" && $3 == fixed { p99[$4] = kv($5, "p99_ms"); lost[$4] = kv($5, "lost"); fq[$4] = kv($5, "qps"); ff[$4] = kv($5, "failed"); seen[$4] = 1 }
+    function busy(r, o) { o = kv($5, "other_cpu_pct") + 0; if (o > ob[r]) ob[r] = o; if (o > fb[r] && $3 == fixed) fb[r] = o }
+    $2 == "nsd" && $3 == "closed" { nsd[$4] = kv($5, "qps"); busy($4) }
+    $2 == "clusterdns-hosts" && $3 == "closed" { h[$4] = kv($5, "qps"); hf[$4] = kv($5, "failed"); busy($4) }
+    $2 == "clusterdns-hosts" && $3 == fixed { p99[$4] = kv($5, "p99_ms"); lost[$4] = kv($5, "lost"); fq[$4] = kv($5, "qps"); ff[$4] = kv($5, "failed"); seen[$4] = 1; busy($4) }
     { runs[$4] = 1 }
+    function unrel(o) { return (o > warn) ? sprintf(" (UNRELIABLE: other processes used %d%% CPU meanwhile)", o) : "" }
     END {
       for (r in runs) {
         if (hf[r] != "" || h[r] == "") printf "auth run %s: clusterdns-hosts QPS >= 0.5x nsd: NOT MEASURED (clusterdns-hosts %s)\n", r, (hf[r] != "" ? "failed: " hf[r] : "not run")
         else if (nsd[r] + 0 <= 0) printf "auth run %s: clusterdns-hosts QPS >= 0.5x nsd: NOT MEASURED (no nsd row)\n", r
-        else { x = h[r] / nsd[r]; printf "auth run %s: clusterdns-hosts QPS = %.2fx nsd (%d vs %d; target >= 0.5x): %s\n", r, x, h[r], nsd[r], (x >= 0.5 ? "PASS" : "FAIL") }
+        else { x = h[r] / nsd[r]; printf "auth run %s: clusterdns-hosts QPS = %.2fx nsd (%d vs %d; target >= 0.5x): %s%s\n", r, x, h[r], nsd[r], (x >= 0.5 ? "PASS" : "FAIL"), unrel(ob[r] - 0) }
         if (!seen[r] || ff[r] != "") printf "auth run %s: clusterdns-hosts p99 < 1 ms at %s QPS offered: NOT MEASURED\n", r, lat
         else {
           ok = (p99[r] != "-" && p99[r] + 0 < 1.0 && lost[r] + 0 == 0 && fq[r] + 0 >= 0.98 * lat)
-          printf "auth run %s: clusterdns-hosts at %s QPS offered: p99 %s ms, lost %d, answered %d QPS (target p99 < 1 ms, nothing lost%s): %s\n", \
-            r, lat, p99[r], lost[r], fq[r], (lat == 20000 ? "" : "; NB the issue asks for 20000"), (ok ? "PASS" : "FAIL")
+          printf "auth run %s: clusterdns-hosts at %s QPS offered: p99 %s ms, lost %d, answered %d QPS (target p99 < 1 ms, nothing lost%s): %s%s\n", \
+            r, lat, p99[r], lost[r], fq[r], (lat == 20000 ? "" : "; NB the issue asks for 20000"), (ok ? "PASS" : "FAIL"), unrel(fb[r] - 0)
         }
       }
     }' "$RESULTS_TSV" | sort | while IFS= read -r line; do note "$line"; done

@@ -208,7 +208,9 @@ describe('encodeMessage truncation', () => {
   function big(n: number, edns: boolean): Message {
     const m = query('example.com.', Type.A)
     m.flags |= Flag.QR
-    for (let i = 0; i < n; i++) m.answer.push(rr('example.com.', Type.A, `10.0.${i >> 8}.${i & 255}`))
+    for (let i = 0; i < n; i++) {
+      m.answer.push(rr('example.com.', Type.A, `10.0.${i >> 8}.${i & 255}`))
+    }
     if (edns) m.edns = { udpSize: 512, extRcode: 0, version: 0, flags: 0, options: [] }
     return m
   }
@@ -301,6 +303,33 @@ describe('decodeMessage', () => {
   it('keeps an OPT-typed record outside additional as an opaque record', () => {
     const b = raw([1, 1, 0, 0], `${Q} c00c 0029 0001 00000000 0001 ff`)
     assert.deepEqual(decodeMessage(b).answer[0]!.data, Buffer.from([0xff]))
+  })
+
+  it('rejects every strict prefix of a valid message with DecodeError', () => {
+    const m = query('all.test.', Type.ANY)
+    m.answer.push(
+      rr('all.test.', Type.SOA, {
+        mname: 'ns.all.test.',
+        rname: 'h.all.test.',
+        serial: 1,
+        refresh: 2,
+        retry: 3,
+        expire: 4,
+        minimum: 5,
+      }),
+      rr('all.test.', Type.MX, { preference: 1, exchange: 'mx.all.test.' }),
+      rr('_s._tcp.all.test.', Type.SRV, { priority: 1, weight: 1, port: 1, target: 'x.test.' }),
+      rr('all.test.', Type.TXT, [Buffer.from('abc'), Buffer.from('de')]),
+      rr('all.test.', Type.HINFO, { cpu: 'c', os: 'o' }),
+      rr('all.test.', Type.AAAA, '::1'),
+    )
+    const options = [{ code: 3, data: Buffer.from('id') }]
+    m.edns = { udpSize: 1232, extRcode: 0, version: 0, flags: 0, options }
+    const b = encodeMessage(m)
+    assert.deepEqual(decodeMessage(b), m)
+    for (let n = 0; n < b.length; n++) {
+      assert.throws(() => decodeMessage(b.subarray(0, n)), DecodeError, `prefix ${n}`)
+    }
   })
 
   it('rejects malformed messages with DecodeError', () => {

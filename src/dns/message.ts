@@ -1,14 +1,25 @@
 // Whole-message encode and decode for the model in types.ts.
-// Hand-written rather than wrapping dns-packet: dns-packet never compresses names on encode (replies
-// grow by 30-60 % and truncate earlier), has no miekg-style truncation, throws RangeError/TypeError
-// on malformed input instead of one error type, decodes names as UTF-8 without escapes and keeps
-// record types as upper-cased strings. Encoding writes into one module-level scratch buffer with
-// offset-in/offset-out packers and a reused suffix → offset compression map (miekg/dns msg.go),
-// then copies the result out once.
+// Hand-written rather than wrapping dns-packet: dns-packet never compresses names on encode (so
+// replies are larger and truncate sooner), has no miekg-style truncation, throws RangeError or
+// TypeError on malformed input instead of one error type, decodes names as UTF-8 without escapes
+// and keeps record types as upper-cased strings. Encoding writes into one module-level scratch
+// buffer with offset-in/offset-out packers and a reused suffix → offset compression map
+// (miekg/dns msg.go), then copies the result out once.
 
 import { Flag, HEADER_SIZE, Type } from './constants.js'
 import { packName, readName } from './name.js'
-import type { Edns, EdnsOption, HINFO, Message, MX, Question, RData, RR, SOA, SRV } from './types.js'
+import type {
+  Edns,
+  EdnsOption,
+  HINFO,
+  Message,
+  MX,
+  Question,
+  RData,
+  RR,
+  SOA,
+  SRV,
+} from './types.js'
 import { DecodeError, EncodeError } from './types.js'
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../lib/ip.js'
 
@@ -60,7 +71,13 @@ function objField(rr: RR, d: RData): Record<string, unknown> {
   return d as unknown as Record<string, unknown>
 }
 
-function packCharString(rr: RR, s: Buffer | string, out: Buffer, p: number, rdStart: number): number {
+function packCharString(
+  rr: RR,
+  s: Buffer | string,
+  out: Buffer,
+  p: number,
+  rdStart: number,
+): number {
   const len = s.length
   if (len > 255) bad(rr, 'character-string longer than 255 octets')
   if (p - rdStart + 1 + len > 65535) bad(rr, 'rdata longer than 65535 octets')
@@ -229,12 +246,15 @@ function packOpt(e: Edns, out: Buffer, off: number): number {
   return p
 }
 
-function packSection(
-  rrs: RR[],
-  off: number,
-  budget: number,
-  qname: string | null,
-): number {
+/** Records of the last packSection call that were kept. */
+let sectionKept = 0
+
+/**
+ * Packs records at `off` while each ends within `budget`. Returns the end offset, or, when a
+ * record did not fit, -(its start) - 1: the caller cuts there and stops adding records (a record
+ * that did not fit may have left compression entries behind, but nothing after it is packed).
+ */
+function packSection(rrs: RR[], off: number, budget: number, qname: string | null): number {
   for (let i = 0; i < rrs.length; i++) {
     const start = off
     if (start > budget) {
@@ -250,7 +270,6 @@ function packSection(
   sectionKept = rrs.length
   return off
 }
-let sectionKept = 0
 
 /**
  * Encodes a message with name compression (owners; names in NS, CNAME, PTR, SOA, MX rdata).

@@ -1,4 +1,4 @@
-// Domain names: wire decoding (with compression pointers), wire encoding, presentation-form helpers.
+// Domain names: wire decoding (with compression pointers), wire encoding, presentation helpers.
 // Hand-written rather than taken from dns-packet because dns-packet decodes labels as UTF-8 (so
 // `\.`/`\DDD` escapes are lost and odd bytes are mangled), splits names with a regex per encode,
 // does not escape, and has no compression on encode. Here names are walked by index over the bytes
@@ -377,7 +377,7 @@ export function labelCount(name: string): number {
   return count
 }
 
-/** The name without its leftmost label, fully qualified ("a.b." → "b.", "b." → "."); null for root. */
+/** The name without its leftmost label, fully qualified ("a.b." → "b.", "b." → "."); root: null. */
 export function parentName(name: string): string | null {
   const n = bareLen(name)
   if (n === 0) return null

@@ -9,8 +9,9 @@ import { Flag, Type } from './constants.js'
 import { QueryView } from './query.js'
 import { truncateWire, ttlOffsets } from './wire.js'
 import { rrToString, parseRR } from './text.js'
-import { canonical, dp, escapeLabel, fromDp, toDp, TYPED } from './test-oracle.js'
+import { canonical, dp, escapeLabel, fromDp, toDp, TYPED } from '../../test/helpers/dns-oracle.js'
 import type { Edns, Message, RR } from './types.js'
+import { DecodeError } from './types.js'
 
 const SEED = Number(process.env['PROPERTY_SEED'] ?? 20240601)
 const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 300)
@@ -35,7 +36,13 @@ const label = fc.oneof(fc.constantFrom('www', 'example', 'Example', 'com', 'ns1'
 const simpleName = fc
   .tuple(
     fc.array(label, { minLength: 0, maxLength: 3 }),
-    fc.constantFrom([], ['com'], ['example', 'com'], ['Example', 'com'], ['svc', 'cluster', 'local']),
+    fc.constantFrom(
+      [],
+      ['com'],
+      ['example', 'com'],
+      ['Example', 'com'],
+      ['svc', 'cluster', 'local'],
+    ),
   )
   .map(([head, tail]) => {
     const ls = [...head, ...tail]
@@ -87,7 +94,11 @@ function rdataFor(nameArb: fc.Arbitrary<string>, textArb: fc.Arbitrary<string>) 
   )
 }
 
-function rrArb(nameArb: fc.Arbitrary<string>, textArb: fc.Arbitrary<string>, klass: fc.Arbitrary<number>) {
+function rrArb(
+  nameArb: fc.Arbitrary<string>,
+  textArb: fc.Arbitrary<string>,
+  klass: fc.Arbitrary<number>,
+) {
   return fc
     .tuple(nameArb, rdataFor(nameArb, textArb), klass, u32)
     .map(([name, rd, k, ttl]): RR => ({ name, type: rd.type, class: k, ttl, data: rd.data }))
@@ -280,7 +291,8 @@ describe('truncation', () => {
         const want = [...c.answer, ...c.authority, ...c.additional].slice(0, kept)
         assert.deepEqual([...d.answer, ...d.authority, ...d.additional], want)
         assert.equal(d.answer.length, Math.min(kept, m.answer.length))
-        assert.equal(d.authority.length, Math.min(Math.max(kept - m.answer.length, 0), m.authority.length))
+        const nsKept = Math.min(Math.max(kept - m.answer.length, 0), m.authority.length)
+        assert.equal(d.authority.length, nsKept)
         if (dropped) {
           truncatedRuns++
           // maximal: one more record would not have fit
@@ -303,6 +315,32 @@ function prefixMessage(m: Message, n: number): Message {
   const ar = m.additional.slice(0, Math.max(0, n - a.length - ns.length))
   return { ...m, answer: a, authority: ns, additional: ar }
 }
+
+describe('arbitrary bytes', () => {
+  it('every decoder returns or throws DecodeError', () => {
+    const v = new QueryView()
+    const only = (fn: () => unknown): void => {
+      try {
+        fn()
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e
+      }
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(3000), (a, size) => {
+        const b = Buffer.from(a)
+        only(() => {
+          v.parseHeader(b)
+          v.parseBody()
+        })
+        only(() => decodeMessage(b))
+        only(() => ttlOffsets(b))
+        only(() => truncateWire(b, size))
+      }),
+      { ...params, numRuns: RUNS * 10 },
+    )
+  })
+})
 
 // TYPED is imported to document which types the generators must cover; assert it stays in sync.
 describe('generators', () => {

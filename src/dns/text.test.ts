@@ -11,7 +11,10 @@ describe('rrToString', () => {
       { name: 'example.org.', type: Type.A, class: 1, ttl: 3600, data: '127.0.0.1' },
       'example.org.\t3600\tIN\tA\t127.0.0.1',
     ],
-    [{ name: 'a.', type: Type.AAAA, class: 1, ttl: 5, data: 'fd00::1' }, 'a.\t5\tIN\tAAAA\tfd00::1'],
+    [
+      { name: 'a.', type: Type.AAAA, class: 1, ttl: 5, data: 'fd00::1' },
+      'a.\t5\tIN\tAAAA\tfd00::1',
+    ],
     [{ name: 'a.', type: Type.NS, class: 1, ttl: 5, data: 'ns.a.' }, 'a.\t5\tIN\tNS\tns.a.'],
     [
       { name: 'a.', type: Type.MX, class: 1, ttl: 5, data: { preference: 10, exchange: 'mx.a.' } },

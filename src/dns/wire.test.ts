@@ -1,11 +1,19 @@
-import { describe, it } from 'node:test'
+import { describe, it, test } from 'node:test'
 import { strict as assert } from 'node:assert'
 import { decodeMessage, encodeMessage, newMessage } from './message.js'
 import { Flag, Rcode, Type } from './constants.js'
 import { QueryView } from './query.js'
 import type { Message, RR } from './types.js'
 import { DecodeError } from './types.js'
-import { errorReply, getRcodeWire, minTtl, setId, setTtls, truncateWire, ttlOffsets } from './wire.js'
+import {
+  errorReply,
+  getRcodeWire,
+  minTtl,
+  setId,
+  setTtls,
+  truncateWire,
+  ttlOffsets,
+} from './wire.js'
 
 function rr(name: string, type: number, data: RR['data'], ttl: number): RR {
   return { name, type, class: 1, ttl, data }
@@ -16,7 +24,10 @@ function reply(): Message {
   m.id = 99
   m.flags = Flag.QR | Flag.RD | Flag.RA
   m.question.push({ name: 'svc.test.', type: Type.A, class: 1 })
-  m.answer.push(rr('svc.test.', Type.CNAME, 'real.test.', 300), rr('real.test.', Type.A, '10.0.0.1', 30))
+  m.answer.push(
+    rr('svc.test.', Type.CNAME, 'real.test.', 300),
+    rr('real.test.', Type.A, '10.0.0.1', 30),
+  )
   m.authority.push(rr('test.', Type.NS, 'ns.test.', 86400))
   m.additional.push(rr('ns.test.', Type.A, '10.0.0.53', 7))
   m.edns = { udpSize: 1232, extRcode: 0, version: 0, flags: 0x8000, options: [] }
@@ -225,4 +236,16 @@ describe('errorReply', () => {
     const small = Buffer.alloc(4)
     assert.equal(errorReply(v, Rcode.ServFail, small).length, 12)
   })
+})
+
+test('errorReply re-encodes a question name that points into the header', () => {
+  // qname = pointer to offset 2 (inside the header): legal backwards pointer, but meaningless once copied
+  const q = Buffer.from('d75c06900001000000000000c0020001' + '0001', 'hex')
+  const v = new QueryView()
+  v.parseHeader(q)
+  v.parseBody()
+  const r = errorReply(v, 5)
+  const m = decodeMessage(r)
+  assert.equal(m.question[0]!.name, v.qname)
+  assert.equal(getRcodeWire(r), 5)
 })

@@ -6,7 +6,7 @@
 // rdlength) that fills module-level typed arrays, so the walk itself allocates nothing.
 
 import { Flag, HEADER_SIZE, Type } from './constants.js'
-import { isRootName, skipName } from './name.js'
+import { isRootName, nameToWire, skipName } from './name.js'
 import { MAX_MSG_SIZE, MIN_MSG_SIZE } from './message.js'
 import type { QueryView } from './query.js'
 import { DecodeError, EDNS_DO } from './types.js'
@@ -20,7 +20,6 @@ let cap = 64
 let rrStart = new Int32Array(cap)
 let rrTtl = new Int32Array(cap) // offset of the TTL field (type is at rrTtl - 4)
 let rrEnd = new Int32Array(cap)
-let rrType = new Uint16Array(cap)
 let nRR = 0
 let nAn = 0
 let nNs = 0
@@ -38,9 +37,6 @@ function grow(): void {
   const e = new Int32Array(cap)
   e.set(rrEnd)
   rrEnd = e
-  const y = new Uint16Array(cap)
-  y.set(rrType)
-  rrType = y
 }
 
 /** Validating walk over the whole message; fills the record tables above. */
@@ -77,7 +73,6 @@ function walk(buf: Buffer): void {
     rrStart[i] = start
     rrTtl[i] = p + 4
     rrEnd[i] = end
-    rrType[i] = type
     nRR = i + 1
     off = end
   }
@@ -98,13 +93,14 @@ export function getRcodeWire(buf: Buffer): number {
 }
 
 /**
- * Offsets of the 32-bit TTL field of every RR in answer, authority and additional, OPT records
- * excluded. Throws DecodeError if the message is malformed.
+ * Offsets of the 32-bit TTL field of every RR in answer, authority and additional except the OPT
+ * (the one decodeMessage puts in `edns`; an OPT-typed record elsewhere is an ordinary record to
+ * it). Throws DecodeError if the message is malformed.
  */
 export function ttlOffsets(buf: Buffer): number[] {
   walk(buf)
   const out: number[] = []
-  for (let i = 0; i < nRR; i++) if (rrType[i] !== Type.OPT) out.push(rrTtl[i]!)
+  for (let i = 0; i < nRR; i++) if (i !== optIdx) out.push(rrTtl[i]!)
   return out
 }
 
@@ -196,7 +192,20 @@ const OPCODE_MASK = 0x7800
  * When `maxOut` is given and large enough, the reply is written into it and a view returned.
  */
 export function errorReply(q: QueryView, rcode: number, maxOut?: Buffer): Buffer {
-  const qLen = q.qdcount >= 1 && q.questionEnd > HEADER_SIZE ? q.questionEnd - HEADER_SIZE : 0
+  let qBytes: Buffer | null = null
+  if (q.qdcount >= 1 && q.questionEnd > HEADER_SIZE) {
+    qBytes = q.buf.subarray(HEADER_SIZE, q.questionEnd)
+    // A question name compressed with a pointer (legal, if odd) would point into our own header
+    // once copied: write it out uncompressed instead.
+    if (hasPointer(qBytes)) {
+      const wire = nameToWire(q.qname)
+      const tail = Buffer.allocUnsafe(4)
+      tail.writeUInt16BE(q.qtype, 0)
+      tail.writeUInt16BE(q.qclass, 2)
+      qBytes = Buffer.concat([wire, tail])
+    }
+  }
+  const qLen = qBytes === null ? 0 : qBytes.length
   const edns = q.hasEdns
   const len = HEADER_SIZE + qLen + (edns ? 11 : 0)
   const out = maxOut !== undefined && maxOut.length >= len ? maxOut : Buffer.allocUnsafe(len)
@@ -213,7 +222,7 @@ export function errorReply(q: QueryView, rcode: number, maxOut?: Buffer): Buffer
   out[9] = 0
   out[10] = 0
   out[11] = edns ? 1 : 0
-  if (qLen > 0) q.buf.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd)
+  if (qBytes !== null) qBytes.copy(out, HEADER_SIZE)
   if (edns) {
     const p = HEADER_SIZE + qLen
     out[p] = 0
@@ -229,4 +238,16 @@ export function errorReply(q: QueryView, rcode: number, maxOut?: Buffer): Buffer
     out[p + 10] = 0
   }
   return out.length === len ? out : out.subarray(0, len)
+}
+
+/** True when the (already validated) name at the start of `q` uses a compression pointer. */
+function hasPointer(q: Buffer): boolean {
+  let off = 0
+  while (off < q.length) {
+    const l = q[off]!
+    if (l === 0) return false
+    if ((l & 0xc0) !== 0) return true
+    off += l + 1
+  }
+  return false
 }

@@ -124,7 +124,7 @@ export function loadConfig(text: string, file: string, opts: LoadOptions): Loade
   const blocks: BlockConfig[] = []
   const dnsPort = opts.dnsPort ?? 53
   for (const b of parsed.blocks) {
-    const keys = parseServerKeys(b.keys, dnsPort)
+    const keys = parseServerKeys(b.keys, dnsPort, (m) => opts.log.warn(m))
     if (keys.length === 0) continue
     for (const k of keys) {
       if (k.scheme !== 'dns' && k.scheme !== 'tls') {

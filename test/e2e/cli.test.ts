@@ -145,3 +145,42 @@ describe('serving', () => {
     }
   })
 })
+
+describe('health, ready and lameduck', () => {
+  async function get(port: number, path: string): Promise<number> {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`)
+      await r.text()
+      return r.status
+    } catch {
+      return 0 // connection refused
+    }
+  }
+  test('SIGTERM: /ready goes down, DNS and /health keep serving for the lameduck, then exit 0', async () => {
+    const [dns, hp, rp] = [await freePort(), await freePort(), await freePort()]
+    const d = tmp()
+    const conf = join(d, 'Corefile')
+    writeFileSync(
+      conf,
+      `.:${dns} {\n  bind 127.0.0.1\n  health 127.0.0.1:${hp} {\n    lameduck 1500ms\n  }\n  ready 127.0.0.1:${rp}\n  whoami\n}\n`,
+    )
+    const p = startCli(['-conf', conf])
+    try {
+      await p.waitFor('clusterdns-')
+      assert.equal(await get(hp, '/health'), 200)
+      assert.equal(await get(rp, '/ready'), 200)
+      assert.equal(await get(hp, '/nope'), 404)
+      process.kill(p.child.pid!, 'SIGTERM')
+      await p.waitFor('lameduck')
+      assert.notEqual(await get(rp, '/ready'), 200)
+      assert.equal(await get(hp, '/health'), 200)
+      assert.equal((await dig(dns, ['example.org', 'A'])).status, 'NOERROR')
+      const t0 = Date.now()
+      assert.equal(await p.exit, 0)
+      assert.ok(Date.now() - t0 > 500, 'lameduck kept the process up')
+    } finally {
+      await p.stop('SIGKILL')
+      rmSync(d, { recursive: true })
+    }
+  })
+})

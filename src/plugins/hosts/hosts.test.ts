@@ -119,7 +119,7 @@ describe('hosts answers', () => {
   const file = hostsFile(SAMPLE)
   const { h, next } = build(`hosts ${file} example.org {
   reload 0
-}`)
+}`, '.:53')
 
   test('A: all addresses, AA set, default TTL 3600, question echoed', () => {
     const { rcode, reply, plugin: p } = q(h, 'web.example.org.', 'A')

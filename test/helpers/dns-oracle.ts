@@ -3,9 +3,9 @@
 // presentation escaper for generated label bytes.
 
 import * as packet from 'dns-packet'
-import { Type, typeToString } from './constants.js'
-import { formatIPv6, parseIPv6 } from '../lib/ip.js'
-import type { HINFO, Message, MX, RR, SOA, SRV } from './types.js'
+import { Type, typeToString } from '../../src/dns/constants.js'
+import { formatIPv6, parseIPv6 } from '../../src/lib/ip.js'
+import type { HINFO, Message, MX, RR, SOA, SRV } from '../../src/dns/types.js'
 
 export interface DpRecord {
   name: string
