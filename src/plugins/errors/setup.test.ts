@@ -52,6 +52,13 @@ for (const [body, msg, line] of bad) {
   })
 }
 
+test('a leading Go flag group becomes a RegExp flag', () => {
+  const r = runSetup(plugin, 'errors {\n  consolidate 5m "(?i)^read UDP"\n}')
+  const h = r.make!(new StubHandler()) as Errors
+  assert.equal(h.patterns[0]!.re.test('Read udp 1.2.3.4'), true)
+  assert.equal(h.patterns[0]!.source, '(?i)^read UDP')
+})
+
 test('a regexp of exactly 10000 characters is accepted', () => {
   assert.ok(runSetup(plugin, `errors {\n  consolidate 5m ${'a'.repeat(10000)}\n}`).make)
 })

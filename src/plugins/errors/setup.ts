@@ -18,6 +18,18 @@ export interface ErrorsConfig {
   patterns: Pattern[]
 }
 
+const GO_FLAGS = /^\(\?([ims]+)\)/
+
+/**
+ * A Go (RE2) regexp as a JavaScript RegExp: the syntax mostly carries over; a leading flag group
+ * such as `(?i)` becomes the RegExp flag (JavaScript has no inline flag groups in Node 20).
+ */
+export function compileGoRegexp(src: string): RegExp {
+  const m = GO_FLAGS.exec(src)
+  if (m === null) return new RegExp(src)
+  return new RegExp(src.slice(m[0].length), [...new Set(m[1]!)].join(''))
+}
+
 function parseConsolidate(sub: Directive, log: Logger): Pattern {
   expectArgs(sub, NAME, 2, 4)
   const durTok = sub.args[0]!
@@ -30,7 +42,7 @@ function parseConsolidate(sub: Directive, log: Logger): Pattern {
   }
   let re: RegExp
   try {
-    re = new RegExp(reTok.text)
+    re = compileGoRegexp(reTok.text)
   } catch (e) {
     throw pluginError(reTok, NAME, `invalid regexp '${reTok.text}': ${(e as Error).message}`)
   }

@@ -7,7 +7,8 @@ import { Flag, Rcode, Type } from '../../dns/constants.js'
 import type { Handler } from '../../pluginkit/types.js'
 import type { Message } from '../../dns/types.js'
 import { runSetup } from '../../../test/helpers/setup.js'
-import { makeRequest, runSync, StubHandler, type RequestOptions } from '../../../test/helpers/fake.js'
+import { FakeRequest, makeRequest, RecordingWriter, runSync, StubHandler, type RequestOptions } from '../../../test/helpers/fake.js'
+import { QueryView } from '../../dns/query.js'
 import { plugin } from './setup.js'
 import { Hosts } from './handler.js'
 import { HostsMap, parseHosts, buildTable, isWildcard } from './hostsfile.js'
@@ -209,15 +210,44 @@ describe('hosts answers', () => {
     assert.equal(req.replyRcode, 0)
     assert.equal(req.replyPlugin, 'hosts')
   })
-  test('serve is synchronous and a miss is one Map lookup', () => {
+  test('serve is synchronous and writes wire bytes once', () => {
     const req = makeRequest('web.example.org.', 'A')
-    assert.equal(typeof h.serve(req, new (class {
-      written = false
-      write(): void {
-        this.written = true
-      }
-      writeWire(): void {}
-    })()), 'number')
+    const w = new RecordingWriter(req)
+    assert.equal(typeof h.serve(req, w), 'number')
+    assert.equal(w.calls, 1)
+    assert.ok(w.wire)
+    // owner names are compression pointers to the question
+    assert.equal(w.wire.readUInt16BE(req.q.questionEnd), 0xc00c)
+  })
+  test('EDNS: OPT echoes DO, size floored at 512; large answers are truncated with TC', () => {
+    const small = makeRequest('web.example.org.', 'A', { ednsSize: 100, do: true })
+    const r1 = runSync(h, small).w.reply
+    assert.equal(r1.edns!.udpSize, 512)
+    assert.equal(r1.edns!.flags & 0x8000, 0x8000)
+    let text = ''
+    for (let i = 1; i <= 40; i++) text += `fd00::${i.toString(16)} many.example.org\n`
+    const big = build(`hosts ${hostsFile(text)} {\n  reload 0\n}`).h
+    const udp = runSync(big, makeRequest('many.example.org.', 'AAAA')).w
+    assert.ok(udp.wire!.length <= 512)
+    assert.ok(udp.reply.flags & Flag.TC)
+    assert.ok(udp.reply.answer.length < 40)
+    const tcp = runSync(big, makeRequest('many.example.org.', 'AAAA', { proto: 'tcp' })).w
+    assert.equal(tcp.reply.answer.length, 40)
+    assert.equal(tcp.reply.flags & Flag.TC, 0)
+  })
+  test('a question name written as a compression pointer still gets a correct reply', () => {
+    const { h: root } = build(`hosts ${hostsFile('10.0.0.1 .\n')} {\n  reload 0\n}`, '.:53')
+    // header (arcount 0, so byte 11 is a zero: a root name) + question "C0 0B" type A class IN
+    const wire = Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0b, 0, 1, 0, 1])
+    const qv = new QueryView()
+    qv.parseHeader(wire)
+    qv.parseBody()
+    assert.equal(qv.qname, '.')
+    const { rcode, w } = runSync(root, new FakeRequest(qv))
+    assert.equal(rcode, Rcode.NoError)
+    assert.equal(w.msg !== null, true, 'Message path')
+    assert.deepEqual(answers(w.reply), ['. 3600 1 10.0.0.1'])
+    assert.equal(w.reply.id, 0x1234)
   })
   test('metrics counters', () => {
     // 10.0.0.1 x3 names + 10.0.0.2 + fd00::1 + fe80::1 = 6 addresses; PTR names: 3 + 1 + 1 + 1 = 6
@@ -270,6 +300,15 @@ describe('hosts options', () => {
     // a.example.net is outside the block's zones: not loaded, and its PTR is not answered either
     assert.equal(q(h, '2.0.0.10.in-addr.arpa.', 'PTR').rcode, Rcode.Refused)
     assert.equal(next.calls, 1)
+  })
+  test('a root block without ZONES serves every name in the file', () => {
+    const { h } = build(`hosts ${hostsFile('10.0.0.1 a.example.org\n127.0.0.1 localhost\n')} {
+  reload 0
+}`, '.:53')
+    assert.deepEqual(answers(q(h, 'A.example.org.', 'A').reply), ['A.example.org. 3600 1 10.0.0.1'])
+    assert.deepEqual(answers(q(h, 'localhost.', 'A').reply), ['localhost. 3600 1 127.0.0.1'])
+    assert.equal(q(h, 'b.example.org.', 'A').rcode, Rcode.ServFail)
+    assert.equal(h.entries, 4)
   })
   test('ZONES with a root block: other names go on', () => {
     const { h, next } = build(`hosts ${hostsFile('10.0.0.1 a.example.org\n10.0.0.2 a.example.net\n')} example.org {
@@ -334,8 +373,9 @@ describe('hosts options', () => {
 })
 
 describe('hosts reload', () => {
+  /** Real time passes for the fs thread pool (only setInterval is mocked). */
   async function settle(): Promise<void> {
-    await new Promise((r) => setImmediate(r))
+    await new Promise((r) => setTimeout(r, 5))
   }
   test('a changed file is picked up by poll (mtime/size)', async () => {
     const p = hostsFile('10.0.0.1 a.example.org\n')
@@ -356,14 +396,14 @@ describe('hosts reload', () => {
     assert.equal(q(h, 'inline.example.org.', 'A').reply!.answer.length, 1)
     await services.shutdown[0]!()
   })
-  test('a deleted file leaves the inline entries serving', async () => {
+  test('a deleted file keeps its last entries and the inline ones serving', async () => {
     const p = hostsFile('10.0.0.1 a.example.org\n')
     const { h, lines } = build(`hosts ${p} {
   10.9.9.9 inline.example.org
 }`)
     rmSync(p)
     await h.store.poll()
-    assert.equal(q(h, 'a.example.org.', 'A').rcode, Rcode.ServFail)
+    assert.deepEqual(answers(q(h, 'a.example.org.', 'A').reply), ['a.example.org. 3600 1 10.0.0.1'])
     assert.equal(q(h, 'inline.example.org.', 'A').reply!.answer.length, 1)
     assert.ok(lines.some((l) => l.startsWith('[WARNING] plugin/hosts: File does not exist')), lines.join('\n'))
     writeFileSync(p, '10.0.0.8 a.example.org\n')
@@ -388,7 +428,7 @@ describe('hosts reload', () => {
     await services.startup[0]!()
     writeFileSync(p, '10.0.0.2 a.example.org\n10.0.0.3 a.example.org\n')
     t.mock.timers.tick(2000)
-    for (let i = 0; i < 20 && h.store.reads < 2; i++) await settle()
+    for (let i = 0; i < 400 && h.store.reads < 2; i++) await settle()
     assert.equal(h.store.reads, 2)
     assert.equal(q(h, 'a.example.org.', 'A').reply!.answer.length, 2)
     await services.shutdown[0]!()

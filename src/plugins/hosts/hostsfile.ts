@@ -2,7 +2,7 @@
 // → a lookup table whose answers are precomputed: one Map hit per query on the lower-cased qname.
 
 import { Class, Type } from '../../dns/constants.js'
-import { fqdn, isValidDomainName, lowerName } from '../../dns/name.js'
+import { fqdn, isValidDomainName, lowerName, nameToWire } from '../../dns/name.js'
 import type { RR } from '../../dns/types.js'
 import { formatIP, parseIP, reverseName } from '../../lib/ip.js'
 
@@ -88,25 +88,42 @@ export function parseHosts(text: string, inZone: (nameLower: string) => boolean,
   return into
 }
 
-/** Precomputed answers for one owner name. RR objects and arrays are frozen and shared. */
+export const NO_RRS: readonly RR[] = Object.freeze([])
+const NO_WIRE = Buffer.alloc(0)
+
+/**
+ * One answer RRset in two precomputed forms: RR objects (frozen, shared) and the answer section's
+ * wire bytes with every owner a compression pointer to the question name (offset 12), so a reply
+ * is header + the client's own question bytes + these bytes.
+ */
+export class RRSet {
+  readonly rrs: readonly RR[]
+  readonly wire: Buffer
+  constructor(rrs: readonly RR[], wire: Buffer) {
+    this.rrs = rrs
+    this.wire = wire
+  }
+}
+
+export const EMPTY_SET = new RRSet(NO_RRS, NO_WIRE)
+
+/** Precomputed answers for one owner name. */
 export class HostEntry {
-  readonly a: readonly RR[]
-  readonly aaaa: readonly RR[]
-  readonly ptr: readonly RR[]
+  readonly a: RRSet
+  readonly aaaa: RRSet
+  readonly ptr: RRSet
   /** The name has A or AAAA data: other types get NODATA instead of "unknown name". */
   readonly known: boolean
   /** Owner inside the plugin's ZONES (reverse names may be outside; only PTR is answered then). */
   readonly inZone: boolean
-  constructor(a: readonly RR[], aaaa: readonly RR[], ptr: readonly RR[], inZone: boolean) {
+  constructor(a: RRSet, aaaa: RRSet, ptr: RRSet, inZone: boolean) {
     this.a = a
     this.aaaa = aaaa
     this.ptr = ptr
-    this.known = a.length > 0 || aaaa.length > 0
+    this.known = a.rrs.length > 0 || aaaa.rrs.length > 0
     this.inZone = inZone
   }
 }
-
-export const NO_RRS: readonly RR[] = Object.freeze([])
 
 /** What the handler reads per query; replaced as a whole on reload. */
 export class HostsTable {
@@ -125,11 +142,31 @@ export class HostsTable {
 
 export const EMPTY_TABLE = new HostsTable(new Map(), null, 0)
 
-function rrs(owner: string, type: number, ttl: number, data: readonly string[] | undefined): readonly RR[] {
-  if (data === undefined || data.length === 0) return NO_RRS
+function rdata(type: number, d: string): Uint8Array {
+  if (type === Type.PTR) return nameToWire(d)
+  const ip = parseIP(d)
+  if (ip === null) throw new Error(`bad address ${d}`) // cannot happen: parsed before
+  return ip
+}
+
+function rrs(owner: string, type: number, ttl: number, data: readonly string[] | undefined): RRSet {
+  if (data === undefined || data.length === 0) return EMPTY_SET
   const out: RR[] = []
-  for (const d of data) out.push(Object.freeze({ name: owner, type, class: Class.IN, ttl, data: d }))
-  return Object.freeze(out)
+  const parts: Buffer[] = []
+  for (const d of data) {
+    out.push(Object.freeze({ name: owner, type, class: Class.IN, ttl, data: d }))
+    const rd = rdata(type, d)
+    const b = Buffer.allocUnsafe(12 + rd.length)
+    b[0] = 0xc0 // pointer to the question name at offset 12
+    b[1] = 0x0c
+    b.writeUInt16BE(type, 2)
+    b.writeUInt16BE(Class.IN, 4)
+    b.writeUInt32BE(ttl >>> 0, 6)
+    b.writeUInt16BE(rd.length, 10)
+    b.set(rd, 12)
+    parts.push(b)
+  }
+  return new RRSet(Object.freeze(out), Buffer.concat(parts))
 }
 
 /**
@@ -148,7 +185,7 @@ export function buildTable(m: HostsMap, ttl: number, reverse: boolean, inZone: (
     const v4 = m.v4.get(name)
     const v6 = m.v6.get(name)
     entries += (v4?.length ?? 0) + (v6?.length ?? 0)
-    const e = new HostEntry(rrs(name, Type.A, ttl, v4), rrs(name, Type.AAAA, ttl, v6), NO_RRS, true)
+    const e = new HostEntry(rrs(name, Type.A, ttl, v4), rrs(name, Type.AAAA, ttl, v6), EMPTY_SET, true)
     if (isWildcard(name)) {
       if (wild === null) wild = new Map()
       wild.set(name.slice(2), e)
@@ -162,7 +199,7 @@ export function buildTable(m: HostsMap, ttl: number, reverse: boolean, inZone: (
       const owner = reverseName(ip)
       const ptr = rrs(owner, Type.PTR, ttl, hostnames)
       const fwd = names.get(owner)
-      names.set(owner, fwd === undefined ? new HostEntry(NO_RRS, NO_RRS, ptr, inZone(owner)) : new HostEntry(fwd.a, fwd.aaaa, ptr, true))
+      names.set(owner, fwd === undefined ? new HostEntry(EMPTY_SET, EMPTY_SET, ptr, inZone(owner)) : new HostEntry(fwd.a, fwd.aaaa, ptr, true))
     }
   }
   return new HostsTable(names, wild, entries)

@@ -119,8 +119,8 @@ export class HostsStore {
   }
 
   /**
-   * Re-reads the file if its mtime or size changed. A deleted file drops the file's entries
-   * (inline ones keep serving); any other failure logs and keeps the previous data. Never rejects.
+   * Re-reads the file if its mtime or size changed. A deleted file, or any other failure, logs
+   * and keeps the previous data (CoreDNS does the same). Never rejects.
    */
   async poll(): Promise<void> {
     if (this.polling) return
@@ -132,12 +132,12 @@ export class HostsStore {
       } catch (e) {
         const code = errCode(e)
         if (code === 'ENOENT' || code === 'ENOTDIR') {
-          if (this.fileMap !== null || this.mtimeMs !== -1) {
-            this.log.warn(`File does not exist: ${this.path}; serving inline entries only`)
-            this.fileMap = null
+          // As CoreDNS: a file that went away keeps its last entries serving (with the inline
+          // ones) until it comes back; a ConfigMap update briefly removes the file.
+          if (this.mtimeMs !== -1) {
+            this.log.warn(`File does not exist: ${this.path}; keeping its last entries`)
             this.mtimeMs = -1
             this.size = -1
-            this.table = this.build()
           }
           return
         }

@@ -16,6 +16,8 @@ export function afterFirstLabel(name: string): number {
 export class ZoneSet {
   readonly zones: readonly string[]
   readonly set: ReadonlySet<string>
+  /** The root zone is one of the zones: every name is inside. */
+  readonly hasRoot: boolean
   /**
    * true when every name the server block can route here is inside the zones (no ZONES given,
    * the root zone, or zones covering all the block's keys): the per-query check is skipped.
@@ -24,7 +26,8 @@ export class ZoneSet {
   constructor(zones: readonly string[], blockZones: readonly string[]) {
     this.zones = zones
     this.set = new Set(zones)
-    let all = this.set.has('.')
+    this.hasRoot = this.set.has('.')
+    let all = this.hasRoot
     if (!all && blockZones.length > 0) {
       all = true
       for (const b of blockZones) {
@@ -46,6 +49,7 @@ export class ZoneSet {
   }
   /** Whether a lower-case FQDN is one of the zones or below one (always walks). */
   contains(nameLower: string): boolean {
+    if (this.hasRoot) return true
     const set = this.set
     let n = nameLower
     for (;;) {
