@@ -200,3 +200,33 @@ describe('TCP', () => {
     assert.deepEqual([...got].sort(), [...ids].sort())
   })
 })
+
+describe('hosts through the server: truncation and case', () => {
+  let s: TestServer
+  before(async () => {
+    const lines = Array.from({ length: 60 }, (_, i) => `    10.0.${i >> 8}.${i & 255} many.example.org`).join('\n')
+    s = await startServer(`example.org:0 {\n  bind 127.0.0.1\n  hosts {\n${lines}\n    10.1.1.1 One.Example.Org\n  }\n}\n`)
+  })
+  after(() => s.close())
+
+  test('a reply larger than 512 bytes is truncated with TC over UDP without EDNS, complete over TCP', async () => {
+    const udp = await dig(s.port, ['+noedns', '+ignore', 'many.example.org', 'A'])
+    assert.ok(udp.flags.includes('tc'), udp.raw)
+    assert.ok(udp.answer.length < 60)
+    const tcp = await dig(s.port, ['+tcp', 'many.example.org', 'A'])
+    assert.equal(tcp.answer.length, 60)
+    const edns = await dig(s.port, ['+bufsize=4096', 'many.example.org', 'A'])
+    assert.equal(edns.answer.length, 60)
+    assert.ok(!edns.flags.includes('tc'))
+  })
+  test('dig retries over TCP by itself after TC', async () => {
+    const r = await dig(s.port, ['+noedns', 'many.example.org', 'A'])
+    assert.equal(r.answer.length, 60)
+  })
+  test('the owner name keeps the letters as the client sent them', async () => {
+    const r = await dig(s.port, ['oNe.EXAMPLE.org', 'A'])
+    assert.equal(r.answer[0]?.name, 'oNe.EXAMPLE.org.')
+    assert.equal(r.answer[0]?.data, '10.1.1.1')
+    assert.ok(r.flags.includes('aa'))
+  })
+})
