@@ -32,7 +32,8 @@ cleanup() {
   if [ "$KEEP" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # e.g. piped into head: still clean up
 export BENCH_TMP=$WORK
 
 next_port; port=$FREE_PORT

@@ -36,7 +36,8 @@ on_signal() {
   if [ -n "$SCEN_PID" ]; then kill -TERM "$SCEN_PID" 2>/dev/null || true; wait "$SCEN_PID" 2>/dev/null || true; fi
   exit 130
 }
-trap on_signal INT TERM
+trap on_signal INT TERM HUP
+trap 'exit 141' PIPE   # e.g. piped into head: still clean up
 
 export BENCH_TMP=$WORK   # dnsperf scratch dirs go there too
 RESULTS_TSV=$WORK/results.tsv

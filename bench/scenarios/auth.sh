@@ -111,7 +111,7 @@ run() {
   [ -n "$H1_IP" ] || H1_IP=none
   log "$NAMES names, $(wc -l < "$dir/queries.txt") queries in $dir/queries.txt; servers: $AUTH_SERVERS"
   trap cleanup_started EXIT
-  trap 'exit 130' INT TERM
+  trap 'exit 130' INT TERM HUP PIPE
   for run in $(seq "$REPEAT"); do
     export RUN=$run
     for srv in $AUTH_SERVERS; do
@@ -146,7 +146,8 @@ checks() {
   awk -F'\t' -v sc="$SCENARIO" -v fixed="$fixed" -v lat="$LAT_QPS" -v warn="$OTHER_CPU_WARN" '
     function kv(line, key,   n, a, i) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], key "=") == 1) return substr(a[i], length(key) + 2); return "" }
     $1 != sc { next }
-    function busy(r, o) { o = kv($5, "other_cpu_pct") + 0; if (o > ob[r]) ob[r] = o; if (o > fb[r] && $3 == fixed) fb[r] = o }
+    # other processes CPU %: ob = during the closed rows (QPS check), fb = the fixed row (p99 check)
+    function busy(r, o) { o = kv($5, "other_cpu_pct") + 0; if ($3 == "closed" && o > ob[r]) ob[r] = o; if ($3 == fixed && o > fb[r]) fb[r] = o }
     $2 == "nsd" && $3 == "closed" { nsd[$4] = kv($5, "qps"); busy($4) }
     $2 == "clusterdns-hosts" && $3 == "closed" { h[$4] = kv($5, "qps"); hf[$4] = kv($5, "failed"); busy($4) }
     $2 == "clusterdns-hosts" && $3 == fixed { p99[$4] = kv($5, "p99_ms"); lost[$4] = kv($5, "lost"); fq[$4] = kv($5, "qps"); ff[$4] = kv($5, "failed"); seen[$4] = 1; busy($4) }
