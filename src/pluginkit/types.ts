@@ -46,6 +46,12 @@ export interface Request {
   replyPlugin: string
   /** process.hrtime.bigint() when the query arrived. */
   readonly start: bigint
+  /**
+   * Resolves NAME/TYPE through this listener's own zone routing and plugin chains (CoreDNS's
+   * upstream lookup, used for ExternalName targets). Resolves to the reply a plugin wrote, or null
+   * when no plugin wrote one (an error rcode returned, nested too deep, or no route).
+   */
+  subquery(name: string, type: number): Promise<Buffer | null>
 }
 
 /** Sends the reply. The first write wins; later writes are ignored (and counted as bugs in tests). */

@@ -3,7 +3,7 @@
 
 import { parseCorefile, hashCorefile, type Directive, type ParsedCorefile } from '../corefile/parser.js'
 import { parseServerKeys, type ServerKey } from '../corefile/address.js'
-import { ConfigError } from '../corefile/errors.js'
+import { ConfigError, ErrCode } from '../corefile/errors.js'
 import { Rcode } from '../dns/constants.js'
 import type { Logger } from '../log/logger.js'
 import type {
@@ -115,11 +115,21 @@ export function knownDirectives(plugins: readonly PluginDef[] = PLUGINS): Set<st
 export function loadConfig(text: string, file: string, opts: LoadOptions): LoadedConfig {
   const plugins = opts.plugins ?? PLUGINS
   const env = opts.env ?? process.env
-  const parsed: ParsedCorefile = parseCorefile(text, file, {
-    env,
-    knownDirectives: knownDirectives(plugins),
-    warn: (m) => opts.log.warn(m),
-  })
+  let parsed: ParsedCorefile
+  try {
+    parsed = parseCorefile(text, file, {
+      env,
+      knownDirectives: knownDirectives(plugins),
+      warn: (m) => opts.log.warn(m),
+    })
+  } catch (e) {
+    // Say what would have been accepted.
+    if (e instanceof ConfigError && e.code === ErrCode.UnknownDirective) {
+      const known = plugins.map((p) => p.name).join(', ')
+      throw new ConfigError(`${e.detail}; known directives: ${known}`, e, e.code, e.kind, e.plugin)
+    }
+    throw e
+  }
   const services = new Services()
   const blocks: BlockConfig[] = []
   const dnsPort = opts.dnsPort ?? 53

@@ -8,6 +8,7 @@ import { Class, Opcode, Rcode, Type } from '../dns/constants.js'
 import { DecodeError } from '../dns/types.js'
 import { NO_REPLY, type Handler, type Request, type Served } from '../pluginkit/types.js'
 import type { BaseWriter } from './writer.js'
+import { ServerRequest } from './request.js'
 import type { Logger } from '../log/logger.js'
 
 /** A server block as seen by a listener. */
@@ -105,6 +106,7 @@ export function dispatch(mux: ZoneMux, req: Request, w: BaseWriter, done: (() =>
     return
   }
   req.zone = m.zone
+  if (req instanceof ServerRequest) req.mux = mux
   let r: Served
   try {
     r = m.route.chain.serve(req, w)

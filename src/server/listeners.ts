@@ -11,6 +11,19 @@ import { ServerRequest } from './request.js'
 import { TcpWriter, UdpWriter } from './writer.js'
 import type { TlsSettings } from '../pluginkit/types.js'
 
+/**
+ * dgram resolves the destination of every send() through `lookup` (dns.lookup by default, which
+ * for an IP literal still costs a regex and a process.nextTick per packet). Replies always go to
+ * the IP literal a query came from, so hand it straight back.
+ */
+function literalLookup(
+  address: string,
+  family: unknown,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  cb(null, address, address.includes(':') ? 6 : 4)
+}
+
 /** "::ffff:10.0.0.1" → "10.0.0.1" (dual-stack sockets report IPv4 peers mapped). */
 export function plainAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a
@@ -78,7 +91,7 @@ export class Listener {
   private async listenUdp(): Promise<void> {
     const host = this.host
     const attempt = async (type: 'udp4' | 'udp6', addr: string, ipv6Only: boolean): Promise<dgram.Socket> => {
-      const s = dgram.createSocket({ type, ipv6Only })
+      const s = dgram.createSocket({ type, ipv6Only, lookup: literalLookup })
       s.on('message', (buf, rinfo) => this.onUdp(s, buf, rinfo))
       const errored = once(s, 'error')
       const listening = once(s, 'listening')

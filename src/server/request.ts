@@ -1,5 +1,13 @@
-import type { QueryView } from '../dns/query.js'
+import { QueryView } from '../dns/query.js'
+import { encodeMessage } from '../dns/message.js'
+import { Class, Flag } from '../dns/constants.js'
+import { EDNS_DO } from '../dns/types.js'
 import type { Proto, Request } from '../pluginkit/types.js'
+import { dispatch, type ZoneMux } from './dispatch.js'
+import { CaptureWriter } from './writer.js'
+
+/** Nested subqueries (ExternalName → ExternalName ...) stop here. */
+const MAX_SUBQUERY_DEPTH = 8
 
 export class ServerRequest implements Request {
   q: QueryView
@@ -20,6 +28,9 @@ export class ServerRequest implements Request {
   replyFlags: number
   replyPlugin: string
   readonly start: bigint
+  /** The zone map this query was routed through (set by dispatch); subqueries use it too. */
+  mux: ZoneMux | null
+  depth: number
   constructor(
     q: QueryView,
     proto: Proto,
@@ -48,5 +59,33 @@ export class ServerRequest implements Request {
     this.replyFlags = 0
     this.replyPlugin = ''
     this.start = process.hrtime.bigint()
+    this.mux = null
+    this.depth = 0
+  }
+
+  subquery(name: string, type: number): Promise<Buffer | null> {
+    const mux = this.mux
+    if (mux === null || this.depth >= MAX_SUBQUERY_DEPTH) return Promise.resolve(null)
+    const q0 = this.q
+    const wire = encodeMessage({
+      id: (Math.random() * 0x10000) | 0,
+      flags: Flag.RD | (q0.flags & Flag.CD),
+      question: [{ name, type, class: Class.IN }],
+      answer: [],
+      authority: [],
+      additional: [],
+      edns: q0.hasEdns ? { udpSize: q0.udpSize, extRcode: 0, version: 0, flags: q0.do ? EDNS_DO : 0, options: [] } : null,
+    })
+    const q = new QueryView()
+    q.parseHeader(wire)
+    q.parseBody()
+    const sub = new ServerRequest(q, this.proto, this.transport, this.remoteAddress, this.remotePort, this.localAddress, this.localPort, this.server)
+    sub.depth = this.depth + 1
+    return new Promise((resolve) => {
+      const w = new CaptureWriter(sub, resolve)
+      dispatch(mux, sub, w, () => {
+        if (!w.written) resolve(null)
+      })
+    })
   }
 }

@@ -105,3 +105,23 @@ export class TcpWriter extends BaseWriter {
     }
   }
 }
+
+/**
+ * Keeps the reply of an internal query (Request.subquery) instead of sending it. Error replies the
+ * server would write for a chain that wrote nothing are not captured: the caller sees null.
+ */
+export class CaptureWriter extends BaseWriter {
+  private readonly done: (reply: Buffer | null) => void
+  constructor(req: Request, done: (reply: Buffer | null) => void) {
+    super(req)
+    this.done = done
+  }
+  override writeError(_rcode: number): void {
+    if (this.written) return
+    this.written = true
+    this.done(null)
+  }
+  protected send(buf: Buffer): void {
+    this.done(buf)
+  }
+}

@@ -58,6 +58,8 @@ export interface RequestOptions extends QueryOptions {
   zone?: string
   /** Overrides Request.start (process.hrtime.bigint()). */
   start?: bigint
+  /** Answers Request.subquery (default: null, as when nothing answers). */
+  subquery?: (name: string, type: number) => Promise<Buffer | null>
 }
 
 export class FakeRequest implements Request {
@@ -79,6 +81,8 @@ export class FakeRequest implements Request {
   replyFlags: number
   replyPlugin: string
   readonly start: bigint
+  readonly subqueries: Array<{ name: string; type: number }> = []
+  private readonly sub: ((name: string, type: number) => Promise<Buffer | null>) | null
   constructor(q: QueryView, o: RequestOptions = {}) {
     this.q = q
     this.proto = o.proto ?? 'udp'
@@ -98,6 +102,11 @@ export class FakeRequest implements Request {
     this.replyFlags = 0
     this.replyPlugin = ''
     this.start = o.start ?? process.hrtime.bigint()
+    this.sub = o.subquery ?? null
+  }
+  subquery(name: string, type: number): Promise<Buffer | null> {
+    this.subqueries.push({ name, type })
+    return this.sub ? this.sub(name, type) : Promise.resolve(null)
   }
 }
 
