@@ -90,3 +90,40 @@ export interface KubeView {
   /** All services (zone transfer), any order. */
   services(): Iterable<ServiceRec>
 }
+
+/** Where and what to watch; built by the kubernetes plugin's setup from its options. */
+export interface KubeSourceOptions {
+  /** API server URL (`endpoint`); null = kubeconfig, else in-cluster service account. */
+  readonly endpoint: string | null
+  /** Client certificate auth for `endpoint` (`tls CERT KEY CACERT`), absolute paths. */
+  readonly tls: { readonly cert: string; readonly key: string; readonly ca: string } | null
+  /** `kubeconfig FILE [CONTEXT]`, absolute path. */
+  readonly kubeconfig: { readonly file: string; readonly context: string | null } | null
+  /** Our extension `snapshot FILE`: serve objects from a kubectl YAML/JSON dump, no API at all. */
+  readonly snapshot: string | null
+  /** `namespaces` filter; null = all. Objects elsewhere are not kept. */
+  readonly namespaces: readonly string[] | null
+  /** `namespace_labels` selector for the namespace watch. */
+  readonly namespaceLabels: string | null
+  /** `labels` selector for Services, EndpointSlices and Pods. */
+  readonly labels: string | null
+  /** Watch Pods (`pods verified`, autopath). */
+  readonly pods: boolean
+  /** Watch EndpointSlices (false with `noendpoints`). */
+  readonly endpoints: boolean
+  /** Client-side rate limits (`apiserver_qps`, `apiserver_burst`, `apiserver_max_inflight`); null = defaults. */
+  readonly qps: number | null
+  readonly burst: number | null
+  readonly maxInflight: number | null
+}
+
+/** A running feed of records (API watches or a snapshot file), shared across reloads. */
+export interface KubeSource {
+  readonly view: KubeView
+  /** Resolves true once every watched kind has listed, false if `timeoutMs` passed first. */
+  waitSynced(timeoutMs: number): Promise<boolean>
+  /** Short progress text for startup logs: what has synced, how many objects, how long. */
+  progress(): string
+  /** Drops this user's hold; the watches stop when the last user releases. */
+  release(): Promise<void>
+}

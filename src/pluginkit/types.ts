@@ -104,6 +104,25 @@ export interface BlockSettings {
   debug: boolean
   /** Other classes than IN are accepted on this block's listeners (forward, chaos). */
   allowOtherClasses: boolean
+  /**
+   * Capabilities plugins offer to other plugins of the same block, by name (CoreDNS finds them
+   * by interface): 'transfer' → Transferer (kubernetes, file), 'autopath' → AutoPather.
+   * Filled during setup; read lazily (at startup or query time), since setup order is chain order.
+   */
+  providers: Map<string, unknown[]>
+}
+
+/** A plugin whose zones can be transferred (AXFR) by the transfer plugin. */
+export interface Transferer {
+  /** Zones this plugin is authoritative for (lower-case FQDN). */
+  readonly zones: readonly string[]
+  /** Current SOA serial of a zone. */
+  serial(zone: string): number
+  /**
+   * The whole zone as records, starting and ending with the SOA (AXFR order), or null when the
+   * zone is not ours. Called per transfer, not per query.
+   */
+  transfer(zone: string): import('../dns/types.js').RR[] | null
 }
 
 export interface Readiness {

@@ -150,6 +150,7 @@ export function loadConfig(text: string, file: string, opts: LoadOptions): Loade
       tls: null,
       debug: false,
       allowOtherClasses: false,
+      providers: new Map(),
     }
     const ctx: SetupContext = {
       zones,

@@ -20,7 +20,7 @@ export function runSetup(def: PluginDef, body: string, key = 'example.org:53', f
   const zones = [...new Set(keys.map((k) => k.zone))]
   const { log, lines } = memoryLogger()
   const services = new Services()
-  const settings: BlockSettings = { root: process.cwd(), bindHosts: [], hasBind: false, tls: null, debug: false, allowOtherClasses: false }
+  const settings: BlockSettings = { root: process.cwd(), bindHosts: [], hasBind: false, tls: null, debug: false, allowOtherClasses: false, providers: new Map() }
   const ctx: SetupContext = { zones, keys, file, log: log.plugin(def.name), block: settings, instance: services, env: process.env }
   const ds = block.directives.filter((d) => d.name === def.name)
   const make = def.setup(ctx, ds)

@@ -1,9 +1,8 @@
 // `fallthrough [ZONES...]` (CoreDNS plugin/pkg/fall): off, every name, or names under ZONES.
 // Caveat (as in CoreDNS): a plugin only consults it for names it could not answer; what "could
 // not answer" means is the plugin's own rule (hosts: a name it does not know at all).
-// Kept here until a shared copy exists in src/pluginkit/.
 
-import { isSubdomain } from '../../dns/name.js'
+import { isSubdomain } from '../dns/name.js'
 
 export class Fall {
   /** null = fallthrough not configured. */
