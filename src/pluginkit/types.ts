@@ -112,6 +112,15 @@ export interface BlockSettings {
   providers: Map<string, unknown[]>
 }
 
+/** A plugin that knows a client's DNS search path (kubernetes with `pods verified`), for autopath. */
+export interface AutoPather {
+  /**
+   * The search list for this client, ending with "" (the name as absolute), e.g.
+   * ["prod.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", ""]; null = no autopath.
+   */
+  searchPath(req: Request): readonly string[] | null
+}
+
 /** A plugin whose zones can be transferred (AXFR) by the transfer plugin. */
 export interface Transferer {
   /** Zones this plugin is authoritative for (lower-case FQDN). */

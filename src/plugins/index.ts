@@ -13,7 +13,14 @@ import { plugin as health } from './health/setup.js'
 import { plugin as errors } from './errors/setup.js'
 import { plugin as log } from './log/setup.js'
 import { plugin as any } from './any/setup.js'
+import { plugin as loadbalance } from './loadbalance/setup.js'
+import { plugin as rewrite } from './rewrite/setup.js'
+import { plugin as autopath } from './autopath/setup.js'
+import { plugin as cache } from './cache/setup.js'
+import { plugin as template } from './template/setup.js'
+import { plugin as transfer } from './transfer/setup.js'
 import { plugin as hosts } from './hosts/setup.js'
+import { plugin as kubernetes } from './kubernetes/setup.js'
 import { plugin as whoami } from './whoami/setup.js'
 
 export const PLUGINS: readonly PluginDef[] = [
@@ -29,8 +36,16 @@ export const PLUGINS: readonly PluginDef[] = [
   log,
   // local
   any,
-  // loadbalance, rewrite, autopath, acl, cache, minimal, template, transfer
+  loadbalance,
+  rewrite,
+  autopath,
+  // acl
+  cache,
+  // minimal
+  template,
+  transfer,
   hosts,
-  // kubernetes, file, loop, forward
+  kubernetes,
+  // file, loop, forward
   whoami,
 ]

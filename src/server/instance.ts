@@ -120,7 +120,9 @@ export class Server implements QueryObserver {
     }
     if (old) await runHooks(old.services.shutdown, this.log)
     if (!this.opts.quiet) this.printListing(cfg, first)
-    await runHooks(cfg.services.startup, this.log)
+    // As CoreDNS's OnStartup: a failing hook (a kubeconfig that cannot be read, a missing
+    // autopath provider ...) fails the start, or the reload.
+    await runHooks(cfg.services.startup, this.log, true)
   }
 
   private printListing(cfg: LoadedConfig, first: boolean): void {
@@ -194,11 +196,12 @@ export class Server implements QueryObserver {
   }
 }
 
-async function runHooks(hooks: Array<() => void | Promise<void>>, log: Logger): Promise<void> {
+async function runHooks(hooks: Array<() => void | Promise<void>>, log: Logger, fatal = false): Promise<void> {
   for (const h of hooks) {
     try {
       await h()
     } catch (e) {
+      if (fatal) throw e
       log.error(String(e instanceof Error ? e.message : e))
     }
   }

@@ -183,7 +183,7 @@ export class Listener {
       this.port,
       this.label,
     )
-    dispatch(this.mux, req, new UdpWriter(req, sock), null)
+    dispatch(this.mux, req, new UdpWriter(req, sock, rinfo.address), null)
   }
 
   private onTcp(sock: net.Socket): void {

@@ -62,29 +62,36 @@ export abstract class BaseWriter implements ResponseWriter {
     this.finish(errorReply(this.req.q, rcode), '')
   }
   private finish(buf: Buffer, plugin: string): void {
+    this.recordReply(buf, plugin)
+    this.send(buf)
+  }
+  /** Marks the request answered and records what was sent (log, metrics). */
+  protected recordReply(buf: Buffer, plugin: string): void {
     this.written = true
     const req = this.req
     req.replyPlugin = plugin
     req.replySize = buf.length
     req.replyFlags = buf.length >= 4 ? buf.readUInt16BE(2) : 0
     req.replyRcode = rcodeOf(buf)
-    this.send(buf)
   }
   protected abstract send(buf: Buffer): void
 }
 
 export class UdpWriter extends BaseWriter {
   private readonly sock: UdpSocket
-  constructor(req: Request, sock: UdpSocket) {
+  /** The peer address as the socket reported it (IPv4-mapped on a dual-stack socket). */
+  private readonly to: string
+  constructor(req: Request, sock: UdpSocket, to: string) {
     super(req)
     this.sock = sock
+    this.to = to
   }
   protected send(buf: Buffer): void {
     // No callback: Node then completes a send that succeeds at once without a JS callback (a
     // measurable share of the per-query cost). Send errors reach the socket's 'error' listener,
     // which ignores them: a lost reply is retried by the client. Replies are fresh buffers, never
     // reused, so the socket may keep this one until the kernel has it.
-    this.sock.send(buf, this.req.remotePort, this.req.remoteAddress)
+    this.sock.send(buf, this.req.remotePort, this.to)
   }
 }
 
@@ -103,6 +110,21 @@ export class TcpWriter extends BaseWriter {
       this.conn.write(buf)
       this.conn.uncork()
     }
+  }
+  /** Several messages for one request (zone transfers), each with its own length prefix, in order. */
+  writeStream(msgs: readonly Buffer[], plugin: string): void {
+    if (this.written || msgs.length === 0) return
+    const first = msgs[0]!
+    this.recordReply(first, plugin)
+    if (this.conn.destroyed || !this.conn.writable) return
+    this.conn.cork()
+    for (const m of msgs) {
+      const len = Buffer.allocUnsafe(2)
+      len.writeUInt16BE(m.length, 0)
+      this.conn.write(len)
+      this.conn.write(m)
+    }
+    this.conn.uncork()
   }
 }
 

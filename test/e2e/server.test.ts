@@ -230,3 +230,20 @@ describe('hosts through the server: truncation and case', () => {
     assert.ok(r.flags.includes('aa'))
   })
 })
+
+describe('wildcard listener (no bind)', () => {
+  let s: TestServer
+  before(async () => {
+    s = await startServer('.:0 {\n  whoami\n}\n')
+  })
+  after(() => s.close())
+  test('answers IPv4 clients (mapped on a dual-stack socket) over UDP and TCP, and IPv6 clients', async () => {
+    const v4 = await dig(s.port, ['example.org', 'A'], '127.0.0.1')
+    assert.equal(v4.status, 'NOERROR')
+    assert.ok(v4.additional.some((x) => x.type === 'A' && x.data === '127.0.0.1'), v4.raw)
+    const v4tcp = await dig(s.port, ['+tcp', 'example.org', 'A'], '127.0.0.1')
+    assert.ok(v4tcp.additional.some((x) => x.type === 'A' && x.data === '127.0.0.1'), v4tcp.raw)
+    const v6 = await dig(s.port, ['example.org', 'A'], '::1')
+    assert.ok(v6.additional.some((x) => x.type === 'AAAA' && x.data === '::1'), v6.raw)
+  })
+})
