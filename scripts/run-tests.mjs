@@ -29,7 +29,7 @@ if (files.length === 0) {
 }
 const r = spawnSync(
   process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
   { stdio: 'inherit', cwd: root },
 )
 process.exit(r.status ?? 1)

@@ -16,6 +16,7 @@ const fakeModule = pathToFileURL(join(here, '..', '..', '..', 'test', 'fake-apis
 const fixturesModule = pathToFileURL(join(here, '..', '..', '..', 'test', 'fake-apiserver', 'fixtures.js')).href
 
 const withPods = process.argv[2] !== 'nopods'
+const pageSize = Number(process.env['PAGE'] ?? 500)
 const pods = Number(process.argv[3] ?? 150_000)
 const services = Number(process.argv[4] ?? 8_200)
 
@@ -86,6 +87,7 @@ const src = acquireSource(
     maxInflight: null,
   },
   log,
+  { pageSize },
 )
 const timer = setInterval(() => console.log('  ' + src.progress()), 1000)
 const ok = await src.waitSynced(600_000)
@@ -99,6 +101,12 @@ const m = process.memoryUsage()
 console.log(
   `after sync: rss ${(m.rss / 1e6).toFixed(0)} MB, heapUsed ${(m.heapUsed / 1e6).toFixed(0)} MB (+${((m.heapUsed - base.heapUsed) / 1e6).toFixed(0)} MB), external ${(m.external / 1e6).toFixed(0)} MB`,
 )
+for (const waitS of [2, 5]) {
+  await new Promise((r) => setTimeout(r, waitS * 1000))
+  gc?.()
+  const mm = process.memoryUsage()
+  console.log(`  +${waitS}s: rss ${(mm.rss / 1e6).toFixed(0)} MB, heapTotal ${(mm.heapTotal / 1e6).toFixed(0)} MB, heapUsed ${(mm.heapUsed / 1e6).toFixed(0)} MB, arrayBuffers ${(mm.arrayBuffers / 1e6).toFixed(0)} MB`)
+}
 const st = src.shared.store
 const objs = st.count('services') + st.count('endpointslices') + st.count('pods')
 console.log(`objects ${objs}: ${((m.heapUsed - base.heapUsed) / objs).toFixed(0)} heap bytes per object`)

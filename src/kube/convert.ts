@@ -123,14 +123,31 @@ export function labelsOf(o: ApiObject): Readonly<Record<string, unknown>> | null
   return obj(meta(o)['labels'])
 }
 
+/**
+ * Canonical text of an IP, reusing the input string when it already is canonical (the usual case:
+ * the API writes canonical text), so no new (cons) string is kept per address.
+ */
+export function canonIP(s: string): string | null {
+  const c = canonicalIP(s)
+  if (c === null) return null
+  if (c === s) return s
+  return Buffer.from(c, 'latin1').toString('latin1') // a flat copy, not a cons-string tree
+}
+
+/** Canonical, de-duplicated IPs in an exactly sized array (push-grown arrays keep spare slots). */
 function ipList(values: readonly unknown[]): readonly string[] {
-  if (values.length === 0) return EMPTY
+  const n = values.length
+  if (n === 0) return EMPTY
+  if (n === 1) {
+    const ip = canonIP(str(values[0]))
+    return ip === null ? EMPTY : [ip]
+  }
   const out: string[] = []
   for (const v of values) {
-    const ip = canonicalIP(str(v))
+    const ip = canonIP(str(v))
     if (ip !== null && !out.includes(ip)) out.push(ip)
   }
-  return out.length === 0 ? EMPTY : out
+  return out.length === 0 ? EMPTY : out.slice()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,7 +176,7 @@ export function serviceFromAPI(o: ApiObject): ServiceRec {
       const n = po['port']
       out.push(portRec(str(po['name']), str(po['protocol']) || 'TCP', typeof n === 'number' ? n : -1))
     }
-    if (out.length > 0) ports = out
+    if (out.length > 0) ports = out.slice()
   }
 
   const ext: unknown[] = [...arr(spec['externalIPs'])]
@@ -214,7 +231,7 @@ export function sliceFromAPI(o: ApiObject): SliceRec | Unusable {
       const n = po['port']
       out.push(portRec(str(po['name']), str(po['protocol']) || 'TCP', typeof n === 'number' ? n : -1))
     }
-    if (out.length > 0) ports = out
+    if (out.length > 0) ports = out.slice()
   }
 
   const endpoints: EndpointRec[] = []
@@ -238,7 +255,7 @@ export function sliceFromAPI(o: ApiObject): SliceRec | Unusable {
     })
   }
 
-  return { name, namespace, service, addressType: intern(addressType), ports, endpoints }
+  return { name, namespace, service, addressType: intern(addressType), ports, endpoints: endpoints.slice() }
 }
 
 // ---------------------------------------------------------------------------------------------

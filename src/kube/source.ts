@@ -6,7 +6,7 @@
 
 import type { Logger } from '../log/logger.js'
 import { ApiClient } from './client.js'
-import { buildKubeConfig, Connection } from './config.js'
+import { Connection, resolveConfig } from './config.js'
 import type { Kind, KubeSource, KubeSourceOptions, KubeView } from './model.js'
 import { Reflector, Waker, type BackoffOptions } from './reflector.js'
 import { parseSelector, type LabelSelector } from './selector.js'
@@ -22,6 +22,8 @@ export interface SourceTuning {
   readonly watchTimeoutSec?: readonly [number, number]
   readonly snapshotPollMs?: number
   readonly env?: NodeJS.ProcessEnv
+  /** Service-account directory for the in-cluster configuration. */
+  readonly saRoot?: string
 }
 
 /** The kinds a source watches for these options. */
@@ -90,7 +92,7 @@ export class SharedSource {
       this.snapshot.start()
     } else {
       this.snapshot = null
-      this.conn = new Connection(buildKubeConfig(o, t.env ?? process.env))
+      this.conn = new Connection(resolveConfig(o, t.env ?? process.env, t.saRoot))
       this.client = new ApiClient(this.conn, { qps: o.qps, burst: o.burst, maxInflight: o.maxInflight })
       const waker = new Waker()
       const oneNs = o.namespaces !== null && o.namespaces.length === 1 ? o.namespaces[0]! : null

@@ -41,19 +41,32 @@ function unixNow(): number {
   return Math.floor(Date.now() / 1000)
 }
 
-/** Adds, swaps or removes one value in a copy-on-write multi-index entry (order kept). */
-function indexSwap<V>(map: Map<string, readonly V[]>, key: string, old: V | null, neu: V | null): void {
+/**
+ * Adds, swaps or removes one value in a copy-on-write multi-index entry (order kept). `one` gives
+ * the shared one-element array of a value when many keys point to just that value (a slice's
+ * addresses), so each key does not need its own array.
+ */
+function indexSwap<V>(
+  map: Map<string, readonly V[]>,
+  key: string,
+  old: V | null,
+  neu: V | null,
+  one: ((v: V) => readonly V[]) | null = null,
+): void {
   const cur = map.get(key)
   if (cur === undefined) {
-    if (neu !== null) map.set(key, [neu])
+    if (neu !== null) map.set(key, one !== null ? one(neu) : [neu])
     return
   }
   const i = old === null ? -1 : cur.indexOf(old)
   if (i >= 0) {
     if (neu !== null) {
-      const next = cur.slice()
-      next[i] = neu
-      map.set(key, next)
+      if (cur.length === 1 && one !== null) map.set(key, one(neu))
+      else {
+        const next = cur.slice()
+        next[i] = neu
+        map.set(key, next)
+      }
     } else if (cur.length === 1) map.delete(key)
     else map.set(key, cur.filter((_, j) => j !== i))
   } else if (neu !== null) map.set(key, [...cur, neu])
@@ -145,6 +158,9 @@ export class KubeStore implements KubeView {
   private readonly slices: Map<string, Map<string, SliceRec>>
   private readonly slicesBySvc: Map<string, Map<string, readonly SliceRec[]>>
   private readonly sliceByIP: Map<string, readonly SliceRec[]>
+  /** The shared [slice] array of each slice indexed by address. */
+  private readonly sliceOne: Map<SliceRec, readonly SliceRec[]>
+  private readonly oneOf: (s: SliceRec) => readonly SliceRec[]
   private readonly pods: Map<string, Map<string, PodRec>>
   private readonly podByIP: Map<string, readonly PodRec[]>
   private readonly nss: Map<string, NamespaceRec>
@@ -165,6 +181,12 @@ export class KubeStore implements KubeView {
     this.slices = new Map()
     this.slicesBySvc = new Map()
     this.sliceByIP = new Map()
+    this.sliceOne = new Map()
+    this.oneOf = (sl) => {
+      let a = this.sliceOne.get(sl)
+      if (a === undefined) this.sliceOne.set(sl, (a = Object.freeze([sl])))
+      return a
+    }
     this.pods = new Map()
     this.podByIP = new Map()
     this.nss = new Map()
@@ -462,8 +484,9 @@ export class KubeStore implements KubeView {
     // by ready address (only slices of a service: others are "not found" for PTR, §2)
     const oldIPs = readyAddresses(old)
     const newIPs = readyAddresses(neu)
-    for (const ip of oldIPs) indexSwap(this.sliceByIP, ip, old, newIPs.has(ip) ? neu : null)
-    for (const ip of newIPs) if (!oldIPs.has(ip)) indexSwap(this.sliceByIP, ip, null, neu)
+    for (const ip of oldIPs) indexSwap(this.sliceByIP, ip, old, newIPs.has(ip) ? neu : null, this.oneOf)
+    for (const ip of newIPs) if (!oldIPs.has(ip)) indexSwap(this.sliceByIP, ip, null, neu, this.oneOf)
+    if (old !== null && old !== neu) this.sliceOne.delete(old)
   }
 
   private swapBySvc(ns: string, service: string, old: SliceRec | null, neu: SliceRec | null): void {

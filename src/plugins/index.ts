@@ -21,6 +21,8 @@ import { plugin as template } from './template/setup.js'
 import { plugin as transfer } from './transfer/setup.js'
 import { plugin as hosts } from './hosts/setup.js'
 import { plugin as kubernetes } from './kubernetes/setup.js'
+import { plugin as loop } from './loop/setup.js'
+import { plugin as forward } from './forward/setup.js'
 import { plugin as whoami } from './whoami/setup.js'
 
 export const PLUGINS: readonly PluginDef[] = [
@@ -46,6 +48,8 @@ export const PLUGINS: readonly PluginDef[] = [
   transfer,
   hosts,
   kubernetes,
-  // file, loop, forward
+  // file
+  loop,
+  forward,
   whoami,
 ]

@@ -50,7 +50,9 @@ function rawWatch(url: string): Promise<RawWatch> {
         res.on('error', () => done())
       })
       if (res.statusCode === 200) {
-        createInterface({ input: res }).on('line', (l) => lines.push(JSON.parse(l) as WatchLine))
+        createInterface({ input: res })
+          .on('line', (l) => lines.push(JSON.parse(l) as WatchLine))
+          .on('error', () => {}) // readline re-emits the reset of a closed stream
       } else {
         let text = ''
         res.on('data', (c: Buffer) => (text += c.toString()))
@@ -270,7 +272,8 @@ describe('raw HTTP', () => {
     assert.deepEqual(names, Array.from({ length: 25 }, (_, i) => `p-${String(i).padStart(2, '0')}`))
     // an expired continue token → 410 Expired
     const again = await getJson<ListBody>(`${srv.url}/api/v1/pods?limit=5`)
-    srv.compact()
+    srv.create(pod({ ns: 'page', name: 'p-101', ip: '10.2.0.101' }))
+    srv.compact() // the token's resourceVersion is now older than the compaction point
     srv.create(pod({ ns: 'page', name: 'p-100', ip: '10.2.0.100' }))
     const gone = await getJson<{ kind: string; code: number; reason: string }>(`${srv.url}/api/v1/pods?limit=5&continue=${encodeURIComponent(again.body.metadata.continue!)}`)
     assert.deepEqual([gone.status, gone.body.kind, gone.body.code, gone.body.reason], [410, 'Status', 410, 'Expired'])

@@ -298,7 +298,7 @@ export class FakeApiServer {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) this.sendStatus(req, res, statusBody(500, String(err)), false)
-        else res.destroy()
+        else { if (process.env["FAKE_APISERVER_DEBUG"]) console.error(err); res.destroy() }
       })
     }
     const srv = this.opts.tls !== undefined ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : createHttpServer(handler)

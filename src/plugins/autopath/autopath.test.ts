@@ -186,7 +186,7 @@ describe('autopath end to end (resolv.conf search list over hosts)', () => {
 `
     // template after hosts here only to turn "unknown" into NXDOMAIN (a stand-in for kubernetes).
     const { plugin: template } = await import('../template/setup.js')
-    const list = pluginsWith(plugin)
+    const list = pluginsWith(plugin).filter((p) => p.name !== 'template')
     list.splice(list.findIndex((p) => p.name === 'hosts') + 1, 0, template)
     const { log } = memoryLogger()
     server = new Server({ log, dnsPort: 0, quiet: true, plugins: list, readConfig: () => corefile })
