@@ -29,9 +29,10 @@ export BENCH_DIR REPO_DIR
 : "${OUTSTANDING:=100}"  # -q: max queries in flight (closed loop: latency ~= q / qps)
 : "${TIMEOUT_S:=2}"      # -t: unanswered this long = lost
 : "${QPS_LIMIT:=}"       # -Q: empty = closed loop
+: "${MAX_RUNS:=}"        # -n: passes over the query file; empty = loop until -l ends
 : "${DNSPERF_EXTRA:=}"   # anything else for dnsperf, word-split
 if [ "$PIN" != 1 ]; then SERVER_CPU=""; LOADGEN_CPU=""; fi
-export DURATION WARMUP LAT_QPS REPEAT PIN SERVER_CPU LOADGEN_CPU BENCH_ADDR BASE_PORT KEEP \
+export MAX_RUNS DURATION WARMUP LAT_QPS REPEAT PIN SERVER_CPU LOADGEN_CPU BENCH_ADDR BASE_PORT KEEP \
   CLUSTERDNS_CMD READY_SECS OTHER_CPU_WARN WAIT_IDLE CLIENTS THREADS OUTSTANDING TIMEOUT_S DNSPERF_EXTRA
 
 case "$BENCH_ADDR" in
@@ -77,6 +78,16 @@ tree_hwm_kb() {
   local t=0 p v
   for p in $(tree_pids "$1"); do
     v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# Current resident set (VmRSS, KiB) summed over a process tree.
+tree_rss_kb() {
+  local t=0 p v
+  for p in $(tree_pids "$1"); do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
     t=$((t + ${v:-0}))
   done
   echo "$t"
@@ -216,6 +227,7 @@ dnsperf_cmd() {
   [ -n "$LOADGEN_CPU" ] && cmd="taskset -c $LOADGEN_CPU "
   cmd+="dnsperf -s $addr -p $port -d $qfile -l $secs -c $CLIENTS -T $THREADS -q $OUTSTANDING -t $TIMEOUT_S"
   [ -n "$QPS_LIMIT" ] && cmd+=" -Q $QPS_LIMIT"
+  [ -n "$MAX_RUNS" ] && cmd+=" -n $MAX_RUNS"
   [ -n "$DNSPERF_EXTRA" ] && cmd+=" $DNSPERF_EXTRA"
   cmd+=" -v"
   echo "$cmd"
@@ -224,30 +236,34 @@ dnsperf_cmd() {
 # dnsperf_measure ADDR PORT QFILE SECONDS: run dnsperf once, print one line of
 # key=value pairs:
 #   qps avg_ms p50_ms p99_ms p999_ms max_ms lost sent completed runtime_s
-#   lg_cpu_pct rcodes [srv_cpu_pct srv_us_per_q other_cpu_pct srv_hwm_kb]
+#   lg_cpu_pct rcodes [srv_cpu_pct srv_us_per_q other_cpu_pct srv_hwm_kb srv_rss_kb] [up_cpu_pct]
 #   cpuN_{busy,sirq,steal}_pct
 # other_cpu_pct: user+system CPU of all other processes (100 = one core); well
 # above 0 means something else ran on the machine and disturbed the numbers.
 # SERVER_PID (env, optional): root of the server's process tree (its CPU time
-# during the run, and its peak RSS). RAW (optional): keep dnsperf's output there.
+# during the run, its peak RSS and its RSS at the end). UPSTREAM_PID (optional):
+# the same for an upstream the server forwards to (its CPU %, which is then not
+# counted in other_cpu_pct). RAW (optional): keep dnsperf's output there.
 # Percentiles come from dnsperf -v (one line per answer, 1 µs buckets);
 # dnsperf 2.10 prints none itself.
 dnsperf_measure() {
   local addr=$1 port=$2 qfile=$3 secs=$4
-  local tmp raw tfile cmd s0=0 s1=0 hz line
+  local tmp raw tfile cmd s0=0 s1=0 u0=0 u1=0 hz line
   tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/dnsperf.XXXXXX")   # BENCH_TMP: the run's work dir
   raw=${RAW:-$tmp/raw}
   tfile=$tmp/time
   cmd=$(dnsperf_cmd "$addr" "$port" "$qfile" "$secs")
   hz=$(getconf CLK_TCK)
   [ -n "${SERVER_PID:-}" ] && s0=$(tree_cpu_ticks "$SERVER_PID")
+  [ -n "${UPSTREAM_PID:-}" ] && u0=$(tree_cpu_ticks "$UPSTREAM_PID")
   local TIMEFORMAT='%U %S %R'
   cpu_snap > "$tmp/cpu0"
   # shellcheck disable=SC2086
   { time $cmd > "$raw" 2>&1; } 2> "$tfile" || true
   cpu_snap > "$tmp/cpu1"
   [ -n "${SERVER_PID:-}" ] && s1=$(tree_cpu_ticks "$SERVER_PID")
-  line=$(awk -v hz="$hz" -v s="$((s1 - s0))" -v spid="${SERVER_PID:-}" -v tf="$tfile" -v procs="$(cpu_procs_pct "$tmp/cpu0" "$tmp/cpu1")" '
+  [ -n "${UPSTREAM_PID:-}" ] && u1=$(tree_cpu_ticks "$UPSTREAM_PID")
+  line=$(awk -v hz="$hz" -v s="$((s1 - s0))" -v u="$((u1 - u0))" -v upid="${UPSTREAM_PID:-}" -v spid="${SERVER_PID:-}" -v tf="$tfile" -v procs="$(cpu_procs_pct "$tmp/cpu0" "$tmp/cpu1")" '
     /^> / { v = int($NF * 1000000 + 0.5); h[v]++; n++; if (v > mx) mx = v; next }
     /Queries sent:/ { sent = $3 }
     /Queries completed:/ { comp = $3 }
@@ -273,10 +289,12 @@ dnsperf_measure() {
       sp = (rt > 0 ? s / hz / rt * 100 : 0)
       if (spid != "") printf " srv_cpu_pct=%.0f srv_us_per_q=%.2f", sp, (comp > 0 ? s / hz / comp * 1e6 : 0)
       # CPU used by every other process (the rest of the machine) during the run
-      if (spid != "") { o = procs - sp - lg; printf " other_cpu_pct=%.0f", (o < 0 ? 0 : o) }
+      up = (upid != "" && rt > 0) ? u / hz / rt * 100 : 0
+      if (upid != "") printf " up_cpu_pct=%.0f", up
+      if (spid != "") { o = procs - sp - lg - up; printf " other_cpu_pct=%.0f", (o < 0 ? 0 : o) }
       printf "\n"
     }' "$raw")
-  if [ -n "${SERVER_PID:-}" ]; then line+=" srv_hwm_kb=$(tree_hwm_kb "$SERVER_PID")"; fi
+  if [ -n "${SERVER_PID:-}" ]; then line+=" srv_hwm_kb=$(tree_hwm_kb "$SERVER_PID") srv_rss_kb=$(tree_rss_kb "$SERVER_PID")"; fi
   line+=$(cpu_delta "$tmp/cpu0" "$tmp/cpu1")
   echo "$line"
   if ! grep -q '^Statistics:' "$raw"; then

@@ -5,6 +5,8 @@
 #
 # usage: bash bench/profile.sh [SCENARIO [VARIANT]]     (default: auth hosts)
 #   e.g. bash bench/profile.sh auth whoami
+#        bash bench/profile.sh resolver hit    (cache hits: forward + cache, hot names looped)
+#        bash bench/profile.sh resolver miss   (cache misses: PROFILE_MISS_NAMES distinct names, one pass)
 #        DURATION=20 TOP=40 bash bench/profile.sh auth
 # Builds nothing: run `npx tsc -p tsconfig.json` first (npm run bench does).
 # Knobs: DURATION (10), WARMUP (1), TOP (25), PIN/SERVER_CPU/LOADGEN_CPU,
@@ -38,9 +40,23 @@ export BENCH_TMP=$WORK
 
 next_port; port=$FREE_PORT
 COREFILE="" QFILE="" READY_NAME=""
+# optional (resolver): an upstream to start first, and warm-up / measured-run shapes
+UPSTREAM_CMD=()
+WARM_QFILE="" WARM_RUNS="" MEASURE_RUNS="" MEASURE_LIMIT=""
 setup=$(bash "$BENCH_DIR/scenarios/$SCENARIO.sh" profile-setup "$WORK/data" "$BENCH_ADDR" "$port" ${VARIANT:+"$VARIANT"})
 eval "$setup"
 if [ ! -r "$COREFILE" ] || [ ! -r "$QFILE" ] || [ -z "$READY_NAME" ]; then die "scenario $SCENARIO gave no profile setup"; fi
+
+up_pid=""
+if [ "${#UPSTREAM_CMD[@]}" -gt 0 ]; then
+  log "starting the upstream on $UPSTREAM_ADDR:$UPSTREAM_PORT"
+  launch "$UPSTREAM_CPU" "$WORK/upstream.log" "${UPSTREAM_CMD[@]}"
+  up_pid=$LAUNCHED_PID
+  rc=0
+  wait_ready "$UPSTREAM_ADDR" "$UPSTREAM_PORT" "$READY_NAME" 120 "$up_pid" || rc=$?
+  if [ "$rc" != 0 ]; then tail -n 20 "$WORK/upstream.log" >&2; die "the upstream did not answer '$READY_NAME A'"; fi
+  pin_tree "$up_pid" "$UPSTREAM_CPU"
+fi
 
 mkdir -p "$WORK/prof"
 # node refuses --cpu-prof in NODE_OPTIONS, so a "node" shim first in PATH adds
@@ -62,8 +78,18 @@ if [ "$rc" != 0 ]; then
   die "the server did not answer '$READY_NAME A' with NOERROR within ${READY_SECS}s"
 fi
 pin_tree "$pid" "$SERVER_CPU"
-if [ "$WARMUP" != 0 ]; then QPS_LIMIT="" dnsperf_measure "$BENCH_ADDR" "$port" "$QFILE" "$WARMUP" > /dev/null; fi
-line=$(SERVER_PID=$pid QPS_LIMIT="" dnsperf_measure "$BENCH_ADDR" "$port" "$QFILE" "$DURATION")
+if [ -n "$WARM_QFILE" ]; then
+  warm_desc="warm-up: ${WARM_RUNS:-?} pass(es) over $(wc -l < "$WARM_QFILE") queries ($(basename "$WARM_QFILE"))"
+  QPS_LIMIT="" MAX_RUNS=$WARM_RUNS dnsperf_measure "$BENCH_ADDR" "$port" "$WARM_QFILE" "$DURATION" > /dev/null
+elif [ "$WARMUP" != 0 ]; then
+  warm_desc="${WARMUP}s warm-up"
+  QPS_LIMIT="" dnsperf_measure "$BENCH_ADDR" "$port" "$QFILE" "$WARMUP" > /dev/null
+else
+  warm_desc="no warm-up"
+fi
+load_desc="closed loop ${MEASURE_LIMIT:-$DURATION}s"
+[ -n "$MEASURE_RUNS" ] && load_desc="closed loop, $MEASURE_RUNS pass(es) over $(wc -l < "$QFILE") queries ($(basename "$QFILE")), at most ${MEASURE_LIMIT:-$DURATION}s"
+line=$(SERVER_PID=$pid UPSTREAM_PID=$up_pid QPS_LIMIT="" MAX_RUNS=$MEASURE_RUNS dnsperf_measure "$BENCH_ADDR" "$port" "$QFILE" "${MEASURE_LIMIT:-$DURATION}")
 
 exit_how="exited on SIGTERM"
 if ! GRACE_S=10 unstart "$pid" TERM; then exit_how="did NOT exit within 10 s of SIGTERM (killed; no profile)"; fi
@@ -79,7 +105,8 @@ echo "### CPU profile: $SCENARIO ${VARIANT:-(default variant)}, $(date -u '+%Y-%
 echo
 echo "- machine: $(machine_desc); node $(node --version); commit $(bench_commit)"
 echo "- server: \`$CLUSTERDNS_CMD -conf $(basename "$COREFILE")\` under --cpu-prof, pinned: $([ "$PIN" = 1 ] && echo "server CPU $SERVER_CPU, dnsperf CPU $LOADGEN_CPU" || echo no); $exit_how"
-echo "- load: closed loop ${DURATION}s after ${WARMUP}s warm-up: qps=$(kv "$line" qps) p50_ms=$(kv "$line" p50_ms) p99_ms=$(kv "$line" p99_ms) server_us_per_q=$(kv "$line" srv_us_per_q) server_cpu_pct=$(kv "$line" srv_cpu_pct) rcodes=$(kv "$line" rcodes) (the profiler itself costs a few %)"
+if [ -n "$up_pid" ]; then unstart "$up_pid" || true; fi
+echo "- load: $load_desc after $warm_desc: qps=$(kv "$line" qps) completed=$(kv "$line" completed) p50_ms=$(kv "$line" p50_ms) p99_ms=$(kv "$line" p99_ms) server_us_per_q=$(kv "$line" srv_us_per_q) server_cpu_pct=$(kv "$line" srv_cpu_pct) rcodes=$(kv "$line" rcodes) (the profiler itself costs a few %)"
 echo "- the profile covers the whole process life (startup and warm-up included)"
 echo
 if [ -z "$prof" ]; then

@@ -42,8 +42,9 @@ trap 'exit 141' PIPE   # e.g. piped into head: still clean up
 export BENCH_TMP=$WORK   # dnsperf scratch dirs go there too
 RESULTS_TSV=$WORK/results.tsv
 NOTES_FILE=$WORK/notes.txt
-: > "$RESULTS_TSV"; : > "$NOTES_FILE"
-export RESULTS_TSV NOTES_FILE
+DESC_FILE=$WORK/desc.txt   # scenarios add "- " lines for the report header (versions, data)
+: > "$RESULTS_TSV"; : > "$NOTES_FILE"; : > "$DESC_FILE"
+export RESULTS_TSV NOTES_FILE DESC_FILE
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 STARTED_AT=$(date -u '+%Y-%m-%d %H:%M UTC')
 status=0
@@ -67,6 +68,12 @@ else
   pinning="no (PIN=0): server and dnsperf float over all CPUs"
 fi
 show_run=0; [ "$REPEAT" -gt 1 ] && show_run=1
+# ratio columns: each scenario's reference server(s) (auth: nsd; resolver: unbound, and dnsmasq)
+has_resolver=0; [[ " $SCENARIOS " == *" resolver "* ]] && has_resolver=1
+has_auth=0; [[ " $SCENARIOS " == *" auth "* ]] && has_auth=1
+if [ "$has_resolver" = 1 ] && [ "$has_auth" = 1 ]; then ref_hdr="ratio vs nsd (auth) / unbound (resolver)"
+elif [ "$has_resolver" = 1 ]; then ref_hdr="ratio vs unbound"
+else ref_hdr="ratio vs nsd"; fi
 {
   echo "### clusterdns load benchmark, $STARTED_AT"
   echo
@@ -75,24 +82,29 @@ show_run=0; [ "$REPEAT" -gt 1 ] && show_run=1
   echo "- commit: $(bench_commit); clusterdns command: \`$CLUSTERDNS_CMD -conf FILE\`"
   echo "- scenarios: $SCENARIOS; DURATION=${DURATION}s per run (after ${WARMUP}s warm-up), REPEAT=$REPEAT, LAT_QPS=$LAT_QPS, NAMES=${NAMES:-1000}"
   echo "- pinned: $pinning"
-  echo "- dnsperf: \`$(QPS_LIMIT="" dnsperf_cmd ADDR PORT QUERYFILE "$DURATION")\`; the @$LAT_QPS rows add \`-Q $LAT_QPS\`"
+  sed 's/^/- /' "$DESC_FILE"
+  echo "- dnsperf: \`$(QPS_LIMIT="" MAX_RUNS="" dnsperf_cmd ADDR PORT QUERYFILE "$DURATION")\`; the @$LAT_QPS rows add \`-Q $LAT_QPS\`$([ "$has_resolver" = 1 ] && echo "; resolver: hit rows after \`-n ${WARMUP_PASSES:-3}\` warm-up passes, miss and flood rows one pass \`-n 1\` (\`-l ${MIXED_LIMIT:-30}\` / \`-l ${FLOOD_LIMIT:-120}\`) instead of \`-l $DURATION\`")"
   echo
   hdr="| scenario | server | workload |"; sep="|---|---|---|"
   if [ "$show_run" = 1 ]; then hdr+=" run |"; sep+="---:|"; fi
-  echo "$hdr QPS | ratio vs nsd | p50 ms | p99 ms | p99.9 ms | lost | server µs/query | server CPU % | dnsperf CPU % | peak RSS MB | other CPU % |"
-  echo "$sep---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  awk -F'\t' -v show_run="$show_run" '
+  r2hdr=""; r2sep=""
+  if [ "$has_resolver" = 1 ]; then r2hdr=" ratio vs dnsmasq |"; r2sep="---:|"; fi
+  echo "$hdr QPS | $ref_hdr |$r2hdr p50 ms | p99 ms | p99.9 ms | lost | server µs/query | server CPU % | dnsperf CPU % | peak RSS MB | other CPU % |"
+  echo "$sep---:|---:|$r2sep---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -F'\t' -v show_run="$show_run" -v r2col="$has_resolver" '
     function kv(line, key,   n, a, i) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], key "=") == 1) return substr(a[i], length(key) + 2); return "-" }
     { row[NR] = $0; sc[NR] = $1; srv[NR] = $2; wl[NR] = $3; run[NR] = $4; line[NR] = $5
-      if ($2 == "nsd" && kv($5, "failed") == "-") nsd[$1 SUBSEP $3 SUBSEP $4] = kv($5, "qps") }
+      if (kv($5, "failed") == "-" && (($1 == "auth" && $2 == "nsd") || ($1 == "resolver" && $2 == "unbound"))) ref[$1 SUBSEP $3 SUBSEP $4] = kv($5, "qps")
+      if (kv($5, "failed") == "-" && $1 == "resolver" && $2 == "dnsmasq") ref2[$1 SUBSEP $3 SUBSEP $4] = kv($5, "qps") }
     END {
       for (i = 1; i <= NR; i++) {
         r = "| " sc[i] " | " srv[i] " | " wl[i] " |"
         if (show_run) r = r " " run[i] " |"
         l = line[i]; f = kv(l, "failed")
-        if (f != "-") { print r " failed: " f " | | | | | | | | | | | |"; continue }
+        if (f != "-") { print r " failed: " f " | | | | | | | | | | | |" (r2col ? " |" : ""); continue }
         q = kv(l, "qps"); k = sc[i] SUBSEP wl[i] SUBSEP run[i]
-        ratio = (k in nsd && nsd[k] > 0) ? sprintf("%.2f", q / nsd[k]) : "-"
+        ratio = (q != "-" && k in ref && ref[k] > 0) ? sprintf("%.2f", q / ref[k]) : "-"
+        if (r2col) ratio = ratio " | " ((q != "-" && k in ref2 && ref2[k] > 0) ? sprintf("%.2f", q / ref2[k]) : "-")
         hwm = kv(l, "srv_hwm_kb"); if (hwm != "-") hwm = sprintf("%.1f", hwm / 1024)
         if (kv(l, "died") == "1") q = q " (server died)"
         printf "%s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r, q, ratio, kv(l, "p50_ms"), kv(l, "p99_ms"), kv(l, "p999_ms"), \
@@ -100,11 +112,16 @@ show_run=0; [ "$REPEAT" -gt 1 ] && show_run=1
       }
     }' "$RESULTS_TSV"
   echo
-  # rows whose answers were not all NOERROR (a fast SERVFAIL is not a fast answer)
+  # rows whose answers were not all NOERROR (a fast SERVFAIL is not a fast answer);
+  # rows with rc_expect=RCODE,... (resolver: NOERROR,NXDOMAIN) only flag other rcodes
   awk -F'\t' -v lim="$OTHER_CPU_WARN" '
-    { n = split($5, a, " ")
+    { n = split($5, a, " "); exp_rc = "NOERROR"
+      for (i = 1; i <= n; i++) if (a[i] ~ /^rc_expect=/) exp_rc = substr(a[i], 11)
       for (i = 1; i <= n; i++) {
-        if (a[i] ~ /^rcodes=/) { rc = substr(a[i], 8); if (rc != "NOERROR:100.00" && rc != "-") printf "%s/%s %s: response codes %s\n", $1, $2, $3, rc }
+        if (a[i] ~ /^rcodes=/) { rc = substr(a[i], 8); bad = 0; nr = split(rc, rs, ",")
+          for (j = 1; j <= nr; j++) { split(rs[j], f, ":"); if (index("," exp_rc ",", "," f[1] ",") == 0) bad = 1 }
+          if (exp_rc == "NOERROR" && rc != "NOERROR:100.00" && rc != "-") bad = 1
+          if (bad) printf "%s/%s %s: response codes %s\n", $1, $2, $3, rc }
         if (a[i] ~ /^other_cpu_pct=/ && substr(a[i], 15) + 0 > lim) { busy++; if (substr(a[i], 15) + 0 > mx) mx = substr(a[i], 15) + 0 }
       } }
     END { if (busy) printf "the machine was not idle: other processes used up to %d%% of a CPU during %d run(s) (column \"other CPU %%\"); those numbers are disturbed, rerun on a quiet machine\n", mx, busy }' "$RESULTS_TSV" > "$WORK/rcodes"
@@ -115,7 +132,9 @@ show_run=0; [ "$REPEAT" -gt 1 ] && show_run=1
     echo
   fi
   echo "QPS: answered queries per second (closed rows: as fast as the server answers with $OUTSTANDING in flight; @$LAT_QPS rows: offered rate, so QPS ≈ $LAT_QPS unless the server falls behind)."
-  echo "ratio vs nsd: QPS / NSD's QPS in the same scenario, workload and run. Latency percentiles: dnsperf -v per-answer times (closed-loop latency is mostly queueing, ≈ $OUTSTANDING / QPS; compare latency on the @$LAT_QPS rows)."
+  [ "$has_auth" = 1 ] && echo "ratio vs nsd (auth): QPS / NSD's QPS in the same scenario, workload and run."
+  [ "$has_resolver" = 1 ] && echo "ratio vs unbound / vs dnsmasq (resolver): QPS / that forwarder's QPS in the same workload and run (the issue's targets: hit >= 0.6x unbound and >= 1.0x dnsmasq, miss >= 1.0x unbound). resolver rows: hit = ${HOT_NAMES:-1000} names, all cache hits (looped), hit@$LAT_QPS the same at a fixed rate, miss = every query a cache miss forwarded to NSD (one pass over distinct names, cold cache), flood:N = the chunk of the one-pass flood of distinct names ending at N queries (peak RSS column: VmHWM at the end of the chunk; flood:warm = after the warm-up, before the flood). Expected response codes there: NOERROR and NXDOMAIN (1 % in hit/miss, 90 % in the flood)."
+  echo "Latency percentiles: dnsperf -v per-answer times (closed-loop latency is mostly queueing, ≈ $OUTSTANDING / QPS; compare latency on the @$LAT_QPS rows)."
   echo "server µs/query: CPU time (user+sys, all threads and child processes) of the server during the run / answered queries; 1e6 / that ≈ what one core could answer. server CPU %: the same over wall time (100 = one core). dnsperf CPU %: the load generator's (≈100 = dnsperf is the limit). peak RSS: VmHWM summed over the server's processes. other CPU %: user+system CPU of every other process on the machine during the run (should be ~0)."
 } > "$WORK/report.md"
 

@@ -41,6 +41,8 @@ export interface FakeApiServerOptions {
   latencyMs?: number
   /** Size of the request log ring. Default 10000. */
   maxRequestLog?: number
+  /** Unexpected errors while answering a request (the request gets a 500 or a reset). */
+  onError?: (err: unknown) => void
 }
 
 export interface RequestLogEntry {
@@ -292,13 +294,17 @@ export class FakeApiServer {
 
   // ---- lifecycle ----
 
-  /** Listens on 127.0.0.1 (port 0 = any free port; pass the old port to come back after stop()). */
-  async start(port = 0): Promise<this> {
+  /**
+   * Listens on 127.0.0.1. The first start defaults to port 0 (any free port); a start after stop()
+   * defaults to the previous port, so stop() + start() is an outage at the same URL.
+   */
+  async start(port = this.boundPort): Promise<this> {
     if (this.server !== null) throw new Error('fake-apiserver: already started')
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) this.sendStatus(req, res, statusBody(500, String(err)), false)
-        else { if (process.env["FAKE_APISERVER_DEBUG"]) console.error(err); res.destroy() }
+        else res.destroy()
+        this.opts.onError?.(err)
       })
     }
     const srv = this.opts.tls !== undefined ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : createHttpServer(handler)
