@@ -41,7 +41,7 @@ export BENCH_TMP=$WORK
 next_port; port=$FREE_PORT
 COREFILE="" QFILE="" READY_NAME=""
 # optional (resolver): an upstream to start first, and warm-up / measured-run shapes
-UPSTREAM_CMD=()
+UPSTREAM_CMD=() UPSTREAM_CPU=${UPSTREAM_CPU:-}
 WARM_QFILE="" WARM_RUNS="" MEASURE_RUNS="" MEASURE_LIMIT=""
 setup=$(bash "$BENCH_DIR/scenarios/$SCENARIO.sh" profile-setup "$WORK/data" "$BENCH_ADDR" "$port" ${VARIANT:+"$VARIANT"})
 eval "$setup"

@@ -42,7 +42,9 @@ SCENARIO=resolver
 : "${FLOOD_NAMES:=1000000}"
 : "${FLOOD_CHECKPOINTS:=100000 250000 500000 1000000}"
 : "${FLOOD_LIMIT:=120}"          # -l bound of each flood chunk (s)
-: "${FLOOD_RSS_LIMIT_MB:=20}"    # target: peak RSS growth from the first checkpoint to the end
+: "${FLOOD_RSS_LIMIT_MB:=20}"    # target: peak RSS growth from checkpoint FLOOD_BOUND_FROM to the end
+: "${FLOOD_BOUND_FROM:=250000}"   # that checkpoint (the stores have been full for ~230k inserts by then)
+: "${FLOOD_TRACE_GC:=1}"          # 1: clusterdns runs the flood under node --trace-gc (live heap after each major GC)
 : "${FLOOD_SERVERS=clusterdns unbound}"   # empty: no flood
 : "${WARMUP_PASSES:=3}"
 : "${MIXED_LIMIT:=30}"
@@ -241,19 +243,34 @@ run_workloads() {   # NAME: hit, hit@Q, miss on fresh starts
   done
 }
 
+# gc_live LOG: "live_mb=X major_gcs=N" from node --trace-gc output: the heap left after the
+# latest Mark-Compact (what survives a full GC: the cache and everything else that is live)
+gc_live() {
+  [ -r "$1" ] || return 0
+  awk '/Mark-Compact/ && match($0, /-> [0-9.]+ \(/) { v = substr($0, RSTART + 3, RLENGTH - 5); n++ }
+       END { if (n) printf " live_mb=%s major_gcs=%d", v, n }' "$1"
+}
+
 run_flood() {   # NAME: one fresh start, warm-up, then the flood chunks
-  local name=$1 dir=$SCENARIO_DIR end line rss0 hwm0 prev=0 n cap=$CACHE_CAPACITY
+  local name=$1 dir=$SCENARIO_DIR end line rss0 hwm0 prev=0 n cap=$CACHE_CAPACITY pdir shim="" real_node
+  pdir=$dir/$name-flood-$RUN
   [ "$name" = clusterdns ] && cap=default
-  CACHE_CAPACITY=$cap start_peer "$name" "$PEER_PORT" "$dir/$name-flood-$RUN" flood || return 0
+  if [ "$name" = clusterdns ] && [ "$FLOOD_TRACE_GC" = 1 ]; then
+    # a "node" shim first in PATH adds --trace-gc to whichever node CLUSTERDNS_CMD runs
+    real_node=$(command -v node); shim=$pdir/bin
+    mkdir -p "$shim"
+    printf '#!/bin/sh\nexec %q --trace-gc "$@"\n' "$real_node" > "$shim/node"; chmod +x "$shim/node"
+  fi
+  PATH="${shim:+$shim:}$PATH" CACHE_CAPACITY=$cap start_peer "$name" "$PEER_PORT" "$pdir" flood || return 0
   wait_idle || log "machine still busy after ${WAIT_IDLE}s; measuring anyway"
   # warm-up: the hot names (JIT, sockets, allocator), then the baseline RSS
   QPS_LIMIT="" MAX_RUNS=$WARMUP_PASSES dnsperf_measure "$BENCH_ADDR" "$PEER_PORT" "$dir/hot.txt" "$DURATION" > /dev/null
   rss0=$(tree_rss_kb "$PEER_PID"); hwm0=$(tree_hwm_kb "$PEER_PID")
-  record "$name" "flood:warm" "$RUN" "flood_base=1 srv_rss_kb=$rss0 srv_hwm_kb=$hwm0"
+  record "$name" "flood:warm" "$RUN" "flood_base=1 srv_rss_kb=$rss0 srv_hwm_kb=$hwm0$(gc_live "$pdir/out")"
   for end in $(flood_ends); do
     n=$((end - prev))
     line=$(QPS_LIMIT="" MAX_RUNS=1 measured "$dir/flood-$end.txt" "$FLOOD_LIMIT")
-    line+=" chunk=$n flood_end=$end"
+    line+=" chunk=$n flood_end=$end$(gc_live "$pdir/out")"
     [ "$(kv "$line" completed)" -lt "$n" ] 2>/dev/null && \
       note "$SCENARIO/$name: flood chunk to $(human "$end") answered $(kv "$line" completed) of $n queries (sent $(kv "$line" sent), -l $FLOOD_LIMIT)"
     record "$name" "flood:$(human "$end")" "$RUN" "$line"
@@ -300,7 +317,7 @@ run() {
 checks() {
   local fixed="hit@$LAT_QPS"
   awk -F'\t' -v sc="$SCENARIO" -v fixed="$fixed" -v lat="$LAT_QPS" -v warn="$OTHER_CPU_WARN" \
-      -v rsslim="$FLOOD_RSS_LIMIT_MB" -v miss_n="$MISS_NAMES" '
+      -v rsslim="$FLOOD_RSS_LIMIT_MB" -v miss_n="$MISS_NAMES" -v from="$FLOOD_BOUND_FROM" '
     function kv(line, key,   n, a, i) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], key "=") == 1) return substr(a[i], length(key) + 2); return "" }
     function unrel(o) { return (o > warn) ? sprintf(" (UNRELIABLE: other processes used %d%% CPU meanwhile)", o) : "" }
     function lgnote(l) { return (l + 0 >= 95) ? sprintf(" [dnsperf at %d%% CPU: load-generator bound]", l) : "" }
@@ -336,7 +353,8 @@ checks() {
           n = split(fl[s SUBSEP r], ws, " "); if (n == 0) continue
           base = row[s SUBSEP "flood:warm" SUBSEP r]
           desc = sprintf("RSS after warm-up %.1f MB", kv(base, "srv_rss_kb") / 1024)
-          first = ""; last = ""; allok = 1; answered = 0
+          live = (kv(base, "live_mb") != "") ? "after warm-up " kv(base, "live_mb") : ""
+          first = ""; last = ""; allok = 1; answered = 0; bfrom = ""
           for (i = 1; i <= n; i++) {
             if (ws[i] == "flood:warm") continue
             l = row[s SUBSEP ws[i] SUBSEP r]
@@ -344,16 +362,22 @@ checks() {
             if (kv(l, "died") != "") allok = 0
             answered += kv(l, "completed")
             desc = desc sprintf(", at %s %.1f (peak %.1f)", substr(ws[i], 7), kv(l, "srv_rss_kb") / 1024, kv(l, "srv_hwm_kb") / 1024)
+            if (kv(l, "live_mb") != "") live = live (live == "" ? "" : ", ") sprintf("at %s %s", substr(ws[i], 7), kv(l, "live_mb"))
+            if (kv(l, "flood_end") == from) { bfrom = l; bname = substr(ws[i], 7) }
             if (first == "") { first = l; fname = substr(ws[i], 7) }
             last = l; lname = substr(ws[i], 7)
           }
-          if (first == "" || first == last) { printf "resolver run %s: %s flood RSS bounded: NOT MEASURED (%s)\n", r, s, desc; continue }
-          g = (kv(last, "srv_hwm_kb") - kv(first, "srv_hwm_kb")) / 1024
+          if (bfrom == "") { bfrom = first; bname = fname }
+          if (first == "" || bfrom == last) { printf "resolver run %s: %s flood RSS bounded: NOT MEASURED (%s)\n", r, s, desc; continue }
+          g = (kv(last, "srv_hwm_kb") - kv(bfrom, "srv_hwm_kb")) / 1024
+          g1 = (kv(last, "srv_hwm_kb") - kv(first, "srv_hwm_kb")) / 1024
+          other = (bfrom != first) ? sprintf(" (from %s: %.1f MB)", fname, g1) : ""
+          livetxt = (live != "") ? "; V8 heap live after the latest major GC, MB: " live : ""
           if (s == "clusterdns")
-            printf "resolver run %s: clusterdns flood (default cache 30, 9984 entries per store), MB: %s; %d queries answered; peak RSS growth %s -> %s = %.1f MB (target < %d MB: bounded by the cache capacity, not by traffic): %s%s\n", \
-              r, desc, answered, fname, lname, g, rsslim, (allok && g < rsslim ? "PASS" : "FAIL"), (allok ? "" : " (some chunk failed or the server died)")
+            printf "resolver run %s: clusterdns flood (default cache 30, 9984 entries per store), MB: %s%s; %d queries answered; peak RSS growth %s -> %s = %.1f MB%s (target < %d MB from %s on: RSS bounded by the cache capacity, not by traffic): %s%s\n", \
+              r, desc, livetxt, answered, bname, lname, g, other, rsslim, bname, (allok && g < rsslim ? "PASS" : "FAIL"), (allok ? "" : " (some chunk failed or the server died)")
           else
-            printf "resolver run %s: %s flood (for comparison, no target), MB: %s; %d queries answered; peak RSS growth %s -> %s = %.1f MB\n", r, s, desc, answered, fname, lname, g
+            printf "resolver run %s: %s flood (for comparison, no target%s), MB: %s; %d queries answered; peak RSS growth %s -> %s = %.1f MB%s\n", r, s, (s == "unbound" ? "; its caches are sized in MB: 64m msg + 128m rrset" : ""), desc, answered, bname, lname, g, other
         }
       }
     }' "$RESULTS_TSV" | sort | while IFS= read -r line; do note "$line"; done
