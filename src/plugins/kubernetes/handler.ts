@@ -2,15 +2,16 @@
 // over a KubeView (kubernetes-dns.md §3-§11). Synchronous except when an ExternalName target
 // outside the zone must be resolved through the server (Request.subquery).
 
-import { Class, Flag, Rcode, Type } from '../../dns/constants.js'
+import { Class, Flag, HEADER_SIZE, Rcode, Type } from '../../dns/constants.js'
 import { decodeMessage } from '../../dns/message.js'
 import { fqdn, isSubdomain, lowerName, nameEquals } from '../../dns/name.js'
 import type { RR } from '../../dns/types.js'
 import type { Handler, Request, ResponseWriter, Served } from '../../pluginkit/types.js'
 import { Backend, hostAddr, joinName, type Item } from './backend.js'
 import type { KubeConfig } from './config.js'
+import { FastPath, NX, SLOW } from './fast.js'
 import { addressFromReverse, matchZone } from './parse.js'
-import { plainQuestion, soaRecord, writeAddresses, writeMessage, writeNegative, type SoaParams } from './reply.js'
+import { plainQuestion, soaRecord, writeAddresses, writeMessage, writeNegative, writeRRs, type SoaParams } from './reply.js'
 
 /**
  * Longest CNAME chain followed inside the zone (kubernetes-dns.md §4.5: "at most 11 CNAME links";
@@ -62,11 +63,13 @@ export class Kubernetes implements Handler {
   readonly counters = new KubeCounters()
   private readonly zonesLongestFirst: readonly string[]
   private readonly zoneLabels: Map<string, number>
+  private readonly fast: FastPath
 
   constructor(next: Handler, cfg: KubeConfig, backend: Backend) {
     this.next = next
     this.cfg = cfg
     this.backend = backend
+    this.fast = new FastPath(backend)
     this.zonesLongestFirst = [...cfg.zones].sort((a, b) => b.length - a.length)
     this.zoneLabels = new Map()
     for (const z of cfg.zones) this.zoneLabels.set(z, z === '.' ? 0 : z.split('.').length - 1)
@@ -82,7 +85,21 @@ export class Kubernetes implements Handler {
     const zoneQ = zone === '.' ? '.' : qname.slice(qname.length - zone.length)
     const qtype = q.qtype
 
-    // The common case: an address query without ExternalName chasing, answered as bytes.
+    // The common cases, memoised and answered as bytes (fast.ts); SLOW = the general path below.
+    if ((qtype === Type.A || qtype === Type.AAAA || qtype === Type.PTR || qtype === Type.SRV) && plainQuestion(q)) {
+      const f = this.fast
+      if (qtype === Type.SRV) {
+        const zoneOff = HEADER_SIZE + lower.length - zone.length
+        const r = f.srv(lower, zone, q.buf.subarray(zoneOff, q.questionEnd - 4), q.questionEnd)
+        if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneQ)
+        // larger replies take the Message path (its truncation)
+        if (r !== SLOW && q.questionEnd + r.bytes.length + 11 <= req.maxSize) return this.fastReply(req, w, r.an, r.ar, r.bytes, zone, zoneQ)
+      } else {
+        const r = qtype === Type.PTR ? f.ptr(lower) : f.address(qtype, lower, zone)
+        if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneQ)
+        if (r !== SLOW && (qtype !== Type.PTR || q.questionEnd + r.bytes.length + 11 <= req.maxSize)) return this.fastReply(req, w, r.count, 0, r.bytes, zone, zoneQ)
+      }
+    }
     if ((qtype === Type.A || qtype === Type.AAAA) && plainQuestion(q)) {
       const items = this.backend.services(qtype, lower, zoneQ)
       if (items === null) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneQ)
@@ -117,6 +134,17 @@ export class Kubernetes implements Handler {
 
   private soaParams(zone: string, zoneQ: string): SoaParams {
     return { zoneQ, zoneLabels: this.zoneLabels.get(zone) ?? 0, ttl: this.cfg.ttl, serial: this.backend.view.serial }
+  }
+
+  private fastReply(req: Request, w: ResponseWriter, an: number, ar: number, bytes: Buffer, zone: string, zoneQ: string): number {
+    if (an === 0) {
+      this.counters.nodata++
+      writeNegative(req.q, w, Rcode.NoError, this.soaParams(zone, zoneQ))
+      return Rcode.NoError
+    }
+    this.counters.answers++
+    writeRRs(req.q, w, an, ar, bytes)
+    return Rcode.NoError
   }
 
   private addressReply(req: Request, w: ResponseWriter, items: Item[], zone: string, zoneQ: string): number {

@@ -190,6 +190,21 @@ export function writeAddresses(q: QueryView, w: ResponseWriter, types: number[],
 
 export { plainQuestion }
 
+/**
+ * A positive answer from pre-encoded RRs: `bytes` holds `an` answer then `ar` additional records
+ * (owner names are pointers into the question), placed right after the question.
+ */
+export function writeRRs(q: QueryView, w: ResponseWriter, an: number, ar: number, bytes: Buffer): void {
+  const qEnd = q.questionEnd
+  const edns = q.hasEdns
+  const out = Buffer.allocUnsafe(qEnd + bytes.length + (edns ? OPT_LEN : 0))
+  writeHeader(out, q, replyFlags(q, 0, false), an, 0, ar + (edns ? 1 : 0))
+  q.buf.copy(out, HEADER_SIZE, HEADER_SIZE, qEnd)
+  bytes.copy(out, qEnd)
+  if (edns) writeOpt(out, qEnd + bytes.length, q)
+  w.writeWire(out, PLUGIN)
+}
+
 /** Any reply as a Message (the writer encodes, compresses, adds OPT and truncates). */
 export function writeMessage(
   q: QueryView,
