@@ -22,6 +22,15 @@ export interface QueryObserver {
   onPanic(err: unknown, req: Request | null): void
 }
 
+/** A zone of a listener and its route (one preallocated object per zone). */
+export interface ZoneMatch {
+  readonly zone: string
+  readonly route: Route
+}
+
+/** Up to this many zones, match() compares suffixes instead of walking the qname's labels. */
+const SMALL_MUX = 8
+
 export class ZoneMux {
   readonly zones: Map<string, Route>
   readonly root: Route | null
@@ -29,6 +38,10 @@ export class ZoneMux {
   readonly debug: boolean
   readonly log: Logger
   readonly observer: QueryObserver | null
+  private readonly matches: Map<string, ZoneMatch>
+  private readonly rootMatch: ZoneMatch | null
+  /** The non-root zones, longest first, when there are few (else null). */
+  private readonly small: ZoneMatch[] | null
   constructor(
     zones: Map<string, Route>,
     allowOtherClasses: boolean,
@@ -42,10 +55,32 @@ export class ZoneMux {
     this.debug = debug
     this.log = log
     this.observer = observer
+    this.matches = new Map()
+    for (const [zone, route] of zones) this.matches.set(zone, { zone, route })
+    this.rootMatch = this.matches.get('.') ?? null
+    const nonRoot = [...this.matches.values()].filter((m) => m.zone !== '.')
+    this.small = nonRoot.length <= SMALL_MUX ? nonRoot.sort((a, b) => b.zone.length - a.zone.length) : null
   }
 
   /** Longest zone that is a suffix of the lower-cased qname (shortest non-root for DS). */
-  match(qnameLower: string, qtype: number): { zone: string; route: Route } | null {
+  match(qnameLower: string, qtype: number): ZoneMatch | null {
+    const small = this.small
+    if (small !== null) {
+      // Longest first: the first match wins, except for DS, where the last (shortest) one does.
+      const n = qnameLower.length
+      let found: ZoneMatch | null = null
+      for (let i = 0; i < small.length; i++) {
+        const m = small[i]!
+        const z = m.zone
+        const len = z.length
+        if (len > n) continue
+        if (len === n ? qnameLower === z : qnameLower.charCodeAt(n - len - 1) === 0x2e && qnameLower.endsWith(z)) {
+          found = m
+          if (qtype !== Type.DS) break
+        }
+      }
+      return found ?? this.rootMatch
+    }
     const zones = this.zones
     let name = qnameLower
     let found: string | null = null
@@ -58,9 +93,8 @@ export class ZoneMux {
       if (dot < 0 || dot === name.length - 1) break
       name = name.slice(dot + 1)
     }
-    if (found !== null) return { zone: found, route: zones.get(found)! }
-    if (this.root !== null) return { zone: '.', route: this.root }
-    return null
+    if (found !== null) return this.matches.get(found)!
+    return this.rootMatch
   }
 }
 

@@ -2,6 +2,7 @@
 // address; the zone map (ZoneMux) is swappable so a reload keeps the sockets (Node 20's dgram has
 // no SO_REUSEPORT, so an old and a new socket cannot share a port during a hand-over).
 
+import { Buffer } from 'node:buffer'
 import dgram from 'node:dgram'
 import net from 'node:net'
 import tls from 'node:tls'

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks'
+import { hrtime } from 'node:process'
 import { QueryView } from '../dns/query.js'
 import { encodeMessage } from '../dns/message.js'
 import { Class, Flag } from '../dns/constants.js'
@@ -5,6 +7,9 @@ import { EDNS_DO } from '../dns/types.js'
 import type { Proto, Request } from '../pluginkit/types.js'
 import { dispatch, type ZoneMux } from './dispatch.js'
 import { CaptureWriter } from './writer.js'
+
+/** hrtime.bigint() - performance.now() in ns (both read the same monotonic clock). */
+const HR_OFFSET = hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6))
 
 /** Nested subqueries (ExternalName → ExternalName ...) stop here. */
 const MAX_SUBQUERY_DEPTH = 8
@@ -27,7 +32,8 @@ export class ServerRequest implements Request {
   replySize: number
   replyFlags: number
   replyPlugin: string
-  readonly start: bigint
+  /** performance.now() on arrival (cheaper than hrtime.bigint(); `start` converts on demand). */
+  private readonly t0: number
   /** The zone map this query was routed through (set by dispatch); subqueries use it too. */
   mux: ZoneMux | null
   depth: number
@@ -58,9 +64,14 @@ export class ServerRequest implements Request {
     this.replySize = 0
     this.replyFlags = 0
     this.replyPlugin = ''
-    this.start = process.hrtime.bigint()
+    this.t0 = performance.now()
     this.mux = null
     this.depth = 0
+  }
+
+  /** process.hrtime.bigint() when the query arrived. */
+  get start(): bigint {
+    return HR_OFFSET + BigInt(Math.round(this.t0 * 1e6))
   }
 
   subquery(name: string, type: number): Promise<Buffer | null> {

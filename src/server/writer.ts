@@ -1,6 +1,7 @@
 // The listener's own ResponseWriter: fits the reply to the client (EDNS rules of corefile.md
 // §7.4, truncation with TC), sends it, and records what was sent on the Request for log/metrics.
 
+import { Buffer } from 'node:buffer'
 import type { Socket as UdpSocket } from 'node:dgram'
 import type { Socket as TcpSocket } from 'node:net'
 import { encodeMessage } from '../dns/message.js'
@@ -77,6 +78,36 @@ export abstract class BaseWriter implements ResponseWriter {
   protected abstract send(buf: Buffer): void
 }
 
+// Replies are not sent from the callback that produced them but together, from one setImmediate
+// after every I/O callback of the current event-loop turn: a datagram to a receiver that sleeps
+// costs the sender its wake-up (~2.6 µs per send on this kind of box vs ~1.2 µs in a burst), so a
+// burst wakes each client once. Adds at most one loop turn of latency. Replies are fresh buffers,
+// never reused, so they can wait.
+const outSock: UdpSocket[] = []
+const outBuf: Buffer[] = []
+const outPort: number[] = []
+const outTo: string[] = []
+let outScheduled = false
+
+function flushReplies(): void {
+  outScheduled = false
+  const n = outBuf.length
+  for (let i = 0; i < n; i++) {
+    try {
+      // No callback: Node then completes a send that succeeds at once without a JS callback (a
+      // measurable share of the per-query cost). Send errors reach the socket's 'error' listener,
+      // which ignores them: a lost reply is retried by the client.
+      outSock[i]!.send(outBuf[i]!, outPort[i]!, outTo[i]!)
+    } catch {
+      /* the socket was closed meanwhile (reload, shutdown): the client retries */
+    }
+  }
+  outSock.length = 0
+  outBuf.length = 0
+  outPort.length = 0
+  outTo.length = 0
+}
+
 export class UdpWriter extends BaseWriter {
   private readonly sock: UdpSocket
   /** The peer address as the socket reported it (IPv4-mapped on a dual-stack socket). */
@@ -87,11 +118,14 @@ export class UdpWriter extends BaseWriter {
     this.to = to
   }
   protected send(buf: Buffer): void {
-    // No callback: Node then completes a send that succeeds at once without a JS callback (a
-    // measurable share of the per-query cost). Send errors reach the socket's 'error' listener,
-    // which ignores them: a lost reply is retried by the client. Replies are fresh buffers, never
-    // reused, so the socket may keep this one until the kernel has it.
-    this.sock.send(buf, this.req.remotePort, this.to)
+    outSock.push(this.sock)
+    outBuf.push(buf)
+    outPort.push(this.req.remotePort)
+    outTo.push(this.to)
+    if (!outScheduled) {
+      outScheduled = true
+      setImmediate(flushReplies)
+    }
   }
 }
 

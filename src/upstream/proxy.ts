@@ -9,7 +9,7 @@ import { TimeoutQueue } from './sweeper.js'
 import { random16 } from './random.js'
 import { ProxyStats, type ConnProto } from './stats.js'
 import { StreamClient } from './stream.js'
-import { UdpPool, type Outcome } from './udp.js'
+import { UdpPool, type Outcome, type UdpDest, type UdpSink } from './udp.js'
 import { replyRcode } from './wire.js'
 
 export type UpstreamTransport = 'dns' | 'tls'
@@ -84,6 +84,7 @@ export class Proxy {
     maxAgeMs: number
     maxIdleConns: number
   }
+  private udp: UdpDest | null = null
   private tcpClient: StreamClient | null = null
   private tlsClient: StreamClient | null = null
   private readonly udpTimeoutErr: Error
@@ -116,12 +117,54 @@ export class Proxy {
     return maxFails !== 0 && this.fails > maxFails
   }
 
+  /**
+   * One exchange in callback form (the forwarding fast path): a fresh random ID; the reply or an
+   * Error goes to `sink`, never synchronously. Counts the request and the conn cache hit/miss; the
+   * caller counts the outcome with record(). `now` is performance.now().
+   */
+  exchange(query: Buffer, qEnd: number, proto: 'udp' | 'tcp', sink: UdpSink, now: number): void {
+    const cp = this.connProto(proto)
+    const stats = this.stats
+    stats.requests++
+    if (cp === 'udp') {
+      const d = this.udpDest()
+      d.send(query, qEnd, this.queue, this.udpTimeoutErr, sink, now)
+      if (d.lastOpened) stats.miss('udp')
+      else stats.hit('udp')
+      return
+    }
+    const c = this.stream(cp)
+    const p = c.exchange(query, this.queue, this.tcpTimeoutErr)
+    if (c.lastReused) stats.hit(cp)
+    else stats.miss(cp)
+    p.then(
+      (r) => sink.onOutcome(r),
+      (e: unknown) => sink.onOutcome(e instanceof Error ? e : new Error(String(e))),
+    )
+  }
+
+  /** Counts the outcome of an exchange() started at `start`: an error, or the reply's rcode and duration. */
+  record(r: Outcome, start: number, now: number): void {
+    if (r instanceof Error) {
+      this.stats.errors++
+      return
+    }
+    this.stats.reply(replyRcode(r), (now - start) / 1000)
+  }
+
   /** The connection-oriented client for `proto` (created on first use). */
   stream(proto: 'tcp' | 'tcp-tls'): StreamClient {
     if (proto === 'tcp-tls') {
       return (this.tlsClient ??= new StreamClient({ host: this.host, port: this.port, proto, ...this.streamOpts }))
     }
     return (this.tcpClient ??= new StreamClient({ host: this.host, port: this.port, proto, ...this.streamOpts, tls: null }))
+  }
+
+  /** This upstream's UDP sockets. */
+  udpDest(): UdpDest {
+    const d = this.udp
+    if (d !== null && !d.pool.closed) return d
+    return (this.udp = this.pools.get(this.family).dest(this.host, this.port))
   }
 
   /** The transport a query goes over: tls upstreams always use TLS. */
@@ -140,9 +183,9 @@ export class Proxy {
     const start = performance.now()
     let r: Outcome
     if (cp === 'udp') {
-      const pool = this.pools.get(this.family)
-      const p = pool.exchange(this.host, this.port, query, qEnd, this.queue, this.udpTimeoutErr)
-      if (pool.lastOpened) stats.miss('udp')
+      const d = this.udpDest()
+      const p = d.exchange(query, qEnd, this.queue, this.udpTimeoutErr)
+      if (d.lastOpened) stats.miss('udp')
       else stats.hit('udp')
       r = await p
     } else {
@@ -267,7 +310,7 @@ export class HealthCheck {
       })
       return this.hcStream.exchange(q, hcQueue, this.timeoutErr)
     }
-    return p.pools.get(p.family).exchange(p.host, p.port, q, this.qEnd, hcQueue, this.timeoutErr)
+    return p.udpDest().exchange(q, this.qEnd, hcQueue, this.timeoutErr)
   }
 
   private done(r: Outcome): void {

@@ -112,7 +112,7 @@ test('UDP pool: random IDs, sockets rotated after maxUses, all closed at the end
   assert.ok(r instanceof Error)
 })
 
-test('UDP pool: a reply from another source address is dropped and counted', async () => {
+test('UDP pool: a reply from another source address is dropped (by the kernel on connected sockets, else counted)', async () => {
   const other = dgram.createSocket('udp4')
   await new Promise<void>((r) => other.bind(0, '127.0.0.2', () => r()))
   let f: FakeUpstream | null = null
@@ -122,13 +122,21 @@ test('UDP pool: a reply from another source address is dropped and counted', asy
     setTimeout(() => f!.sendFromServerPort(answerA('192.0.2.1')(q, w, p)![0]!, from), 30)
     return null
   })
-  const pool = new UdpPool({ family: 4 })
   const q = queryView('a.example.org.', Type.A)
+  // Connected sockets (the default): the spoofed datagram never reaches us.
+  const pool = new UdpPool({ family: 4 })
   const r = await pool.exchange('127.0.0.1', f.port, q.buf, q.questionEnd, new TimeoutQueue(1000), new Error('timeout'))
   assert.ok(Buffer.isBuffer(r))
   assert.equal(decodeMessage(r).answer[0]!.data, '192.0.2.1')
-  assert.equal(pool.drops.wrongSource, 1)
+  assert.equal(pool.drops.wrongSource, 0)
   pool.close()
+  // Unconnected sockets: our own source check drops and counts it.
+  const open = new UdpPool({ family: 4, connect: false })
+  const r2 = await open.exchange('127.0.0.1', f.port, q.buf, q.questionEnd, new TimeoutQueue(1000), new Error('timeout'))
+  assert.ok(Buffer.isBuffer(r2))
+  assert.equal(decodeMessage(r2).answer[0]!.data, '192.0.2.1')
+  assert.equal(open.drops.wrongSource, 1)
+  open.close()
   other.close()
 })
 

@@ -5,7 +5,10 @@
 // string is built), a walk of a one- or two-slot chain comparing (qtype|DO|CD, qclass), one
 // Buffer.allocUnsafe, two copies (the client's own question bytes, then the stored records), TTLs
 // and header patched in place, writeWire. No decode, no encode, no closure.
+// A miss stores one string per entry (Entry.data: message + TTL offsets), found with one more
+// Map.get (SlotTable.slot creates and links a new slot in the same probe).
 
+import { Buffer } from 'node:buffer'
 import { Flag, HEADER_SIZE, Opcode, Rcode, Type } from '../../dns/constants.js'
 import { decodeMessage, encodeMessage, MAX_MSG_SIZE } from '../../dns/message.js'
 import type { QueryView } from '../../dns/query.js'
@@ -18,6 +21,8 @@ import type { CacheConfig } from './setup.js'
 import { DENIAL, Entry, SlotTable, Store, SUCCESS, type Slot } from './store.js'
 
 const OPCODE_MASK = 0x7800
+/** Where store() assembles an entry before it becomes a string (grows on demand). */
+let scratch = Buffer.allocUnsafeSlow(4096)
 const OPT_LEN = 11
 
 /** What the wrapping writer does with a reply. */
@@ -300,14 +305,18 @@ export class Cache implements Handler {
   /** Writes the reply for a hit: stored bytes with the client's id, question, flags, TTL, OPT. */
   reply(e: Entry, q: QueryView, w: ResponseWriter, ttl: number): void {
     const qEnd = q.questionEnd
-    const wire = e.wire
     if (qEnd !== e.qEnd) {
       this.replySlow(e, q, w, ttl)
       return
     }
-    const n = wire.length
+    const data = e.data
+    const n = e.len
     const edns = q.hasEdns
     const out = Buffer.allocUnsafe(edns ? n + OPT_LEN : n)
+    // Char loops beat a native write's call overhead for the usual few dozen bytes; a large
+    // entry is written whole first, header and question overwritten below.
+    if (n - qEnd > 128) out.write(data, 0, n, 'latin1')
+    else for (let i = qEnd; i < n; i++) out[i] = data.charCodeAt(i)
     const qf = q.flags
     const ef = e.flags
     let flags = Flag.QR | Flag.AA | (qf & (OPCODE_MASK | Flag.RD | Flag.CD)) | (ef & (Flag.RA | 0xf))
@@ -316,22 +325,28 @@ export class Cache implements Handler {
     out[1] = q.id & 0xff
     out[2] = flags >>> 8
     out[3] = flags & 0xff
-    out[4] = wire[4]!
-    out[5] = wire[5]!
-    out[6] = wire[6]!
-    out[7] = wire[7]!
-    out[8] = wire[8]!
-    out[9] = wire[9]!
-    const ar = ((wire[10]! << 8) | wire[11]!) + (edns ? 1 : 0)
+    out[4] = data.charCodeAt(4)
+    out[5] = data.charCodeAt(5)
+    out[6] = data.charCodeAt(6)
+    out[7] = data.charCodeAt(7)
+    out[8] = data.charCodeAt(8)
+    out[9] = data.charCodeAt(9)
+    const ar = ((data.charCodeAt(10) << 8) | data.charCodeAt(11)) + (edns ? 1 : 0)
     out[10] = ar >>> 8
     out[11] = ar & 0xff
-    // Byte loops beat Buffer#copy's call overhead for the usual few dozen bytes.
     const qb = q.buf
     for (let i = HEADER_SIZE; i < qEnd; i++) out[i] = qb[i]!
-    if (n - qEnd <= 128) for (let i = qEnd; i < n; i++) out[i] = wire[i]!
-    else wire.copy(out, qEnd, qEnd, n)
-    const offs = e.ttlOffs
-    writeTtls(out, offs, offs.length, ttl)
+    const b0 = (ttl >>> 24) & 0xff
+    const b1 = (ttl >>> 16) & 0xff
+    const b2 = (ttl >>> 8) & 0xff
+    const b3 = ttl & 0xff
+    for (let k = 0, p = n, end = n + 2 * e.nTtl; p < end; k++, p += 2) {
+      const o = (data.charCodeAt(p) << 8) | data.charCodeAt(p + 1)
+      out[o] = b0
+      out[o + 1] = b1
+      out[o + 2] = b2
+      out[o + 3] = b3
+    }
     if (edns) {
       // As the listener's writer would make it: version 0, the client's size (512 floor), DO echoed.
       const size = q.udpSize < 512 ? 512 : q.udpSize
@@ -353,15 +368,17 @@ export class Cache implements Handler {
   /** A client question of another length (compression pointers): decode and re-encode. */
   private replySlow(e: Entry, q: QueryView, w: ResponseWriter, ttl: number): void {
     let msg: Message
+    const wire = e.wire()
     try {
-      msg = decodeMessage(e.wire)
+      msg = decodeMessage(wire)
     } catch {
       // Stored bytes our decoder rejects (rdata it is stricter about): answer from the stored
       // form with the stored question instead of failing the query.
-      const out = Buffer.from(e.wire)
+      const out = wire
       out[0] = q.id >>> 8
       out[1] = q.id & 0xff
-      writeTtls(out, e.ttlOffs, e.ttlOffs.length, ttl)
+      const offs = e.ttlOffsets()
+      writeTtls(out, offs, offs.length, ttl)
       w.writeWire(out, 'cache')
       return
     }
@@ -445,19 +462,27 @@ export class Cache implements Handler {
         if (!analyze(src, q, Math.floor(now / 1000), this.cfg.pttl, this.cfg.nttl)) return
       }
     }
-    const wire = Buffer.allocUnsafeSlow(len)
-    src.copy(wire, 0, 0, len)
-    if (optRemoved) {
-      const ar = ((wire[10]! << 8) | wire[11]!) - 1
-      wire[10] = ar >>> 8
-      wire[11] = ar & 0xff
-    }
+    // The stored form (Entry.data): the message without its OPT, TTLs set, then the TTL offsets.
     const nTtl = A.nTtl
-    writeTtls(wire, ttlOffs, nTtl, ttl)
-    const offs = new Uint16Array(nTtl)
-    for (let i = 0; i < nTtl; i++) offs[i] = ttlOffs[i]!
+    const total = len + 2 * nTtl
+    let tmp = scratch
+    if (tmp.length < total) tmp = scratch = Buffer.allocUnsafeSlow(Math.max(total, 2 * tmp.length))
+    if (len <= 256) for (let i = 0; i < len; i++) tmp[i] = src[i]!
+    else src.copy(tmp, 0, 0, len)
+    if (optRemoved) {
+      const ar = ((tmp[10]! << 8) | tmp[11]!) - 1
+      tmp[10] = ar >>> 8
+      tmp[11] = ar & 0xff
+    }
+    writeTtls(tmp, ttlOffs, nTtl, ttl)
+    for (let k = 0, p = len; k < nTtl; k++, p += 2) {
+      const o = ttlOffs[k]!
+      tmp[p] = o >>> 8
+      tmp[p + 1] = o & 0xff
+    }
+    const data = tmp.toString('latin1', 0, total)
     const slot = this.table.slot(q.qnameLower, keyTq(q), q.qclass)
-    const e = new Entry(slot, wire, A.qEnd, offs, ttl, now, t === RespType.ServerError, answering)
+    const e = new Entry(slot, data, len, A.qEnd, nTtl, ttl, now, t === RespType.ServerError, answering)
     if (positive) {
       this.pcache.add(this.table, e)
       // The newest state for this key: drop a denial it would otherwise hide behind (under

@@ -15,14 +15,19 @@ export class Entry {
   /** Index in its store's dense array. */
   idx: number
   /**
-   * The reply as stored: the upstream's header (flags, counts; arcount without the OPT) and
-   * question, then every RR except the OPT, all TTLs set to `ttl`. Owned; never sent as is.
+   * The reply as stored, as a one-byte (latin1) string: bytes [0, len) are the upstream's header
+   * (flags, counts; arcount without the OPT) and question, then every RR except the OPT, all TTLs
+   * set to `ttl`; then the `nTtl` TTL field offsets, 2 bytes each, big-endian. A string instead of
+   * a Buffer + Uint16Array: one heap object per entry, no ArrayBuffer (cheaper to allocate, to
+   * promote and to collect). Never sent as is.
    */
-  readonly wire: Buffer
-  /** Offset after the question in `wire`. */
+  readonly data: string
+  /** Length of the message in `data`. */
+  readonly len: number
+  /** Offset after the question. */
   readonly qEnd: number
-  /** TTL field offsets in `wire`. */
-  readonly ttlOffs: Uint16Array
+  /** Number of TTL fields. */
+  readonly nTtl: number
   /** The reply's 16-bit flags word (RA, AD, rcode low bits are used on hits). */
   readonly flags: number
   /** Cache duration in seconds (CoreDNS origTTL). */
@@ -40,13 +45,14 @@ export class Entry {
   refreshing: boolean
   /** Clock ms before which no new refresh is tried (RECHECK after a failure). */
   retryAfter: number
-  constructor(slot: Slot, wire: Buffer, qEnd: number, ttlOffs: Uint16Array, ttl: number, stored: number, servfail: boolean, answering: boolean) {
+  constructor(slot: Slot, data: string, len: number, qEnd: number, nTtl: number, ttl: number, stored: number, servfail: boolean, answering: boolean) {
     this.slot = slot
     this.idx = -1
-    this.wire = wire
+    this.data = data
+    this.len = len
     this.qEnd = qEnd
-    this.ttlOffs = ttlOffs
-    this.flags = (wire[2]! << 8) | wire[3]!
+    this.nTtl = nTtl
+    this.flags = (data.charCodeAt(2) << 8) | data.charCodeAt(3)
     this.ttl = ttl
     this.stored = stored
     this.servfail = servfail
@@ -59,6 +65,17 @@ export class Entry {
   /** Remaining seconds (CoreDNS item.ttl): negative once expired. */
   remaining(nowMs: number): number {
     return this.ttl - Math.floor((nowMs - this.stored) / 1000)
+  }
+  /** The stored message as a fresh Buffer (slow paths). */
+  wire(): Buffer {
+    return Buffer.from(this.data.slice(0, this.len), 'latin1')
+  }
+  /** The TTL field offsets (slow paths). */
+  ttlOffsets(): number[] {
+    const out: number[] = []
+    const d = this.data
+    for (let k = 0, o = this.len; k < this.nTtl; k++, o += 2) out.push((d.charCodeAt(o) << 8) | d.charCodeAt(o + 1))
+    return out
   }
 }
 
@@ -100,22 +117,25 @@ export class SlotTable {
     }
     return null
   }
-  /** The slot for the key, created (unlinked until an entry is added) when missing. */
+  /**
+   * The slot for the key, created and linked when missing (one Map.get, plus a Map.set for a new
+   * name). The caller must add an entry to a new slot right away.
+   */
   slot(name: string, tq: number, cls: number): Slot {
-    return this.get(name, tq, cls) ?? new Slot(name, tq, cls)
-  }
-  /** Links a new slot (no-op when linked already). */
-  link(s: Slot): void {
-    const head = this.map.get(s.name)
+    const map = this.map
+    const head = map.get(name)
     if (head === undefined) {
-      this.map.set(s.name, s)
+      const s = new Slot(name, tq, cls)
+      map.set(name, s)
       this.size++
-      return
+      return s
     }
-    for (let x: Slot | null = head; x !== null; x = x.next) if (x === s) return
+    for (let x: Slot | null = head; x !== null; x = x.next) if (x.tq === tq && x.cls === cls) return x
+    const s = new Slot(name, tq, cls)
     s.next = head.next
     head.next = s
     this.size++
+    return s
   }
   /** Unlinks an empty slot. */
   unlink(s: Slot): void {
@@ -167,7 +187,8 @@ export class Store {
 
   /**
    * Puts `e` in its slot (replacing this store's entry there), evicting a random entry when
-   * full. Keeps `table` in step: a slot left empty by an eviction is unlinked, `e`'s is linked.
+   * full. Keeps `table` in step: a slot left empty by an eviction is unlinked; `e`'s slot must be
+   * linked already (SlotTable.slot).
    * Returns true when something was evicted.
    */
   add(table: SlotTable, e: Entry): boolean {
@@ -191,7 +212,6 @@ export class Store {
     }
     if (this.kind === SUCCESS) slot.pos = e
     else slot.neg = e
-    table.link(slot)
     return evicted
   }
 
