@@ -223,21 +223,31 @@ export function errorReply(q: QueryView, rcode: number, maxOut?: Buffer): Buffer
   out[10] = 0
   out[11] = edns ? 1 : 0
   if (qBytes !== null) qBytes.copy(out, HEADER_SIZE)
-  if (edns) {
-    const p = HEADER_SIZE + qLen
-    out[p] = 0
-    out[p + 1] = 0
-    out[p + 2] = Type.OPT
-    out[p + 3] = (q.udpSize >>> 8) & 0xff
-    out[p + 4] = q.udpSize & 0xff
-    out[p + 5] = (rcode >>> 4) & 0xff
-    out[p + 6] = 0
-    out[p + 7] = q.do ? EDNS_DO >>> 8 : 0
-    out[p + 8] = 0
-    out[p + 9] = 0
-    out[p + 10] = 0
-  }
+  if (edns) writeClientOpt(out, HEADER_SIZE + qLen, q, rcode >>> 4)
   return out.length === len ? out : out.subarray(0, len)
+}
+
+/** Size of the OPT record writeClientOpt writes. */
+export const CLIENT_OPT_SIZE = 11
+
+/**
+ * Writes the OPT record a reply to `q` carries (corefile.md §7.4): root owner, version 0, the
+ * client's UDP size (512 floor), DO echoed, no options, extended rcode bits as given. The one
+ * place that knows this layout; replies built as bytes (hosts, kubernetes, cache) use it.
+ */
+export function writeClientOpt(out: Buffer, off: number, q: QueryView, extRcode = 0): void {
+  const size = q.udpSize < 512 ? 512 : q.udpSize
+  out[off] = 0
+  out[off + 1] = 0
+  out[off + 2] = Type.OPT
+  out[off + 3] = (size >>> 8) & 0xff
+  out[off + 4] = size & 0xff
+  out[off + 5] = extRcode & 0xff
+  out[off + 6] = 0
+  out[off + 7] = q.do ? EDNS_DO >>> 8 : 0
+  out[off + 8] = 0
+  out[off + 9] = 0
+  out[off + 10] = 0
 }
 
 /** True when the (already validated) name at the start of `q` uses a compression pointer. */

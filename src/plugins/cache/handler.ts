@@ -19,6 +19,7 @@ import type { Handler, Proto, Request, ResponseWriter, Served } from '../../plug
 import { A, analyze, nodata, RespType, ttlOffs } from './classify.js'
 import type { CacheConfig } from './setup.js'
 import { DENIAL, Entry, SlotTable, Store, SUCCESS, type Slot } from './store.js'
+import { writeClientOpt } from '../../dns/wire.js'
 
 const OPCODE_MASK = 0x7800
 /** Where store() assembles an entry before it becomes a string (grows on demand). */
@@ -347,21 +348,7 @@ export class Cache implements Handler {
       out[o + 2] = b2
       out[o + 3] = b3
     }
-    if (edns) {
-      // As the listener's writer would make it: version 0, the client's size (512 floor), DO echoed.
-      const size = q.udpSize < 512 ? 512 : q.udpSize
-      out[n] = 0
-      out[n + 1] = 0
-      out[n + 2] = Type.OPT
-      out[n + 3] = size >>> 8
-      out[n + 4] = size & 0xff
-      out[n + 5] = 0
-      out[n + 6] = 0
-      out[n + 7] = q.do ? 0x80 : 0
-      out[n + 8] = 0
-      out[n + 9] = 0
-      out[n + 10] = 0
-    }
+    if (edns) writeClientOpt(out, n, q)
     w.writeWire(out, 'cache')
   }
 

@@ -6,6 +6,7 @@ import type { Fall } from '../../pluginkit/fall.js'
 import { EMPTY_SET, type HostEntry, type RRSet } from './hostsfile.js'
 import type { HostsStore } from './store.js'
 import { afterFirstLabel, type ZoneSet } from './zones.js'
+import { writeClientOpt } from '../../dns/wire.js'
 
 const OPCODE_MASK = 0x7800
 const REPLY_FLAGS = Flag.QR | Flag.AA
@@ -114,21 +115,7 @@ export class Hosts implements Handler {
     q.buf.copy(out, HEADER_SIZE, HEADER_SIZE, qEnd)
     let off = qEnd
     if (ans.length > 0) off += ans.copy(out, off)
-    if (edns) {
-      // OPT as the listener's writer would make it: version 0, the client's size (512 floor), DO echoed.
-      const size = q.udpSize < 512 ? 512 : q.udpSize
-      out[off] = 0
-      out[off + 1] = 0
-      out[off + 2] = Type.OPT
-      out[off + 3] = size >>> 8
-      out[off + 4] = size & 0xff
-      out[off + 5] = 0
-      out[off + 6] = 0
-      out[off + 7] = q.do ? 0x80 : 0
-      out[off + 8] = 0
-      out[off + 9] = 0
-      out[off + 10] = 0
-    }
+    if (edns) writeClientOpt(out, off, q)
     w.writeWire(out, 'hosts')
     return Rcode.NoError
   }

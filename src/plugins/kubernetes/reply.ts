@@ -8,6 +8,7 @@ import type { QueryView } from '../../dns/query.js'
 import type { Message, RR } from '../../dns/types.js'
 import type { ResponseWriter } from '../../pluginkit/types.js'
 import { joinName } from './backend.js'
+import { writeClientOpt } from '../../dns/wire.js'
 
 const OPCODE_MASK = 0x7800
 const OPT_LEN = 11
@@ -51,20 +52,6 @@ function writeHeader(out: Buffer, q: QueryView, flags: number, an: number, ns: n
   out[11] = ar & 0xff
 }
 
-function writeOpt(out: Buffer, off: number, q: QueryView): void {
-  const size = q.udpSize < 512 ? 512 : q.udpSize
-  out[off] = 0
-  out[off + 1] = 0
-  out[off + 2] = Type.OPT
-  out[off + 3] = size >>> 8
-  out[off + 4] = size & 0xff
-  out[off + 5] = 0
-  out[off + 6] = 0
-  out[off + 7] = q.do ? 0x80 : 0
-  out[off + 8] = 0
-  out[off + 9] = 0
-  out[off + 10] = 0
-}
 
 export interface SoaParams {
   /** The zone as spelled in the query. */
@@ -136,7 +123,7 @@ export function writeNegative(q: QueryView, w: ResponseWriter, rcode: number, p:
   out.writeUInt32BE(86400, o + 12)
   out.writeUInt32BE(p.ttl >>> 0, o + 16)
   o += 20
-  if (edns) writeOpt(out, o, q)
+  if (edns) writeClientOpt(out, o, q)
   w.writeWire(out, PLUGIN)
 }
 
@@ -184,7 +171,7 @@ export function writeAddresses(q: QueryView, w: ResponseWriter, types: number[],
     out.set(b, o + 12)
     o += 12 + b.length
   }
-  if (edns) writeOpt(out, o, q)
+  if (edns) writeClientOpt(out, o, q)
   w.writeWire(out, PLUGIN)
 }
 
@@ -201,7 +188,7 @@ export function writeRRs(q: QueryView, w: ResponseWriter, an: number, ar: number
   writeHeader(out, q, replyFlags(q, 0, false), an, 0, ar + (edns ? 1 : 0))
   q.buf.copy(out, HEADER_SIZE, HEADER_SIZE, qEnd)
   bytes.copy(out, qEnd)
-  if (edns) writeOpt(out, qEnd + bytes.length, q)
+  if (edns) writeClientOpt(out, qEnd + bytes.length, q)
   w.writeWire(out, PLUGIN)
 }
 
