@@ -146,7 +146,7 @@ export class ApiClient {
   }
 
   /** GET and parse a JSON body (LIST pages, error statuses). */
-  async getJSON(path: string, query: URLSearchParams, o: GetOptions, bodyTimeoutMs: number): Promise<{ status: number; body: unknown }> {
+  async getJSON(path: string, query: URLSearchParams, o: GetOptions, bodyTimeoutMs: number): Promise<{ status: number; body: unknown; bytes: number }> {
     if (this.bucket !== null) await this.bucket.take(o.signal)
     if (this.inflight !== null) await this.inflight.acquire(o.signal)
     try {
@@ -158,7 +158,7 @@ export class ApiClient {
       } catch (e) {
         if (r.status === 200) throw new ApiError(`GET ${path}: invalid JSON: ${(e as Error).message}`, r.status, { cause: e })
       }
-      return { status: r.status, body }
+      return { status: r.status, body, bytes: text.length }
     } finally {
       this.inflight?.release()
     }

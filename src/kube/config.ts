@@ -185,7 +185,10 @@ export class Connection {
 
   /** Agent and credential headers for the next request (tokens rotate: re-applied each time). */
   async auth(): Promise<RequestAuth> {
-    if (!this.secure) return { agent: this.agent!, headers: {} }
+    if (!this.secure) {
+      this.agent ??= new http.Agent({ keepAlive: true })
+      return { agent: this.agent, headers: {} }
+    }
     const m = await this.material()
     if (m.agent !== undefined) return { agent: m.agent, headers: m.headers }
     // one keep-alive agent, rebuilt when the CA or client certificate change
@@ -261,7 +264,9 @@ export class Connection {
     return m
   }
 
+  /** Closes idle and open sockets; a later request opens new ones. */
   close(): void {
     this.agent?.destroy()
+    this.agent = null
   }
 }

@@ -2,7 +2,7 @@
 // watch events, bookmarks, stream ends, 410 relists, outages, selectors, auth.
 
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -292,6 +292,27 @@ describe('reflector against the fake API server', () => {
     assert.equal(runningSources(), 0)
   })
 
+  it('a release followed by an acquire with the same options (reload order) resumes without relisting', async () => {
+    const f = await fake()
+    seed(f, 2)
+    const o = opts({ endpoint: f.url })
+    const { log } = memoryLogger()
+    const first = acquireSource(o, log, FAST)
+    assert.equal(await first.waitSynced(5000), true)
+    await f.waitForWatches(3)
+    const lists = f.requests.filter((r) => !r.watch).length
+    await first.release() // old config's shutdown hook
+    assert.equal(runningSources(), 0)
+    await f.waitFor(() => f.watchCount() === 0, 2000, 'watches closed while parked')
+    f.create(service({ ns: 'prod', name: 'while-parked', clusterIPs: ['10.0.9.1'] }))
+    const second = acquireSource(o, log, FAST) // new config's startup hook
+    cleanup.push(() => second.release())
+    assert.equal(second.view, first.view, 'same records')
+    assert.equal(await second.waitSynced(10), true, 'still synced')
+    await until(() => second.view.service('prod', 'while-parked') !== undefined, 3000, 'resumed watch')
+    assert.equal(f.requests.filter((r) => !r.watch).length, lists, 'no LIST request')
+  })
+
   it('authenticates with a kubeconfig context over https (token + CA) and honours the named context', async () => {
     const f = await fake({ tls: { cert: CERT, key: KEY }, token: 's3cret' })
     seed(f, 1)
@@ -322,6 +343,32 @@ contexts:
     assert.equal(await src.waitSynced(5000), true)
     assert.ok(view.service('prod', 's0'))
     assert.ok(f.requests.every((r) => r.status !== 401))
+  })
+
+  it('uses the in-cluster service account (token file + CA) and re-reads the token', async () => {
+    const f = await fake({ tls: { cert: CERT, key: KEY }, token: 'sa-token' })
+    seed(f, 1)
+    const sa = join(dir, 'sa')
+    mkdirSync(sa, { recursive: true })
+    writeFileSync(join(sa, 'ca.crt'), CERT)
+    writeFileSync(join(sa, 'token'), 'sa-token')
+    const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(f.port) }
+    const { src, view } = start(opts({}), { ...FAST, env, saRoot: sa })
+    assert.equal(await src.waitSynced(5000), true)
+    assert.ok(view.service('prod', 's0'))
+    assert.ok(f.requests.every((r) => r.status !== 401))
+  })
+
+  it('authenticates an https endpoint with tls CERT KEY CACERT', async () => {
+    const f = await fake({ tls: { cert: CERT, key: KEY } })
+    seed(f, 1)
+    const crt = join(dir, 'client.crt')
+    const key = join(dir, 'client.key')
+    writeFileSync(crt, CERT)
+    writeFileSync(key, KEY)
+    const { src, view } = start(opts({ endpoint: f.url, tls: { cert: crt, key, ca: crt } }))
+    assert.equal(await src.waitSynced(5000), true)
+    assert.ok(view.service('prod', 's0'))
   })
 
   it('talks plain http to an http:// endpoint and sends no credentials over it', async () => {

@@ -80,6 +80,8 @@ export type ReflectorState = 'idle' | 'listing' | 'watching' | 'retrying' | 'sto
 const LIST_HEADERS_TIMEOUT_MS = 30_000
 const LIST_BODY_TIMEOUT_MS = 120_000
 const WATCH_HEADERS_TIMEOUT_MS = 15_000
+/** Target size of one LIST page's JSON. */
+const PAGE_BYTES = 1 << 20
 
 /** The 410 "resource version too old" condition: relist. */
 class Gone extends Error {
@@ -132,7 +134,7 @@ export class Reflector {
   syncMs: number
   private readonly o: ReflectorOptions
   private readonly path: string
-  private readonly ac: AbortController
+  private ac: AbortController
   private readonly startedAt: number
   private readonly random: () => number
   private readonly backoff: BackoffOptions
@@ -166,16 +168,24 @@ export class Reflector {
     this.running = null
   }
 
+  /**
+   * Starts the loop: LIST + WATCH the first time; after a stop(), WATCH again from the last
+   * resourceVersion (a relist only if the server answers 410).
+   */
   start(): void {
     if (this.running !== null) return
-    this.running = this.run()
+    if (this.ac.signal.aborted) this.ac = new AbortController()
+    this.running = this.run().finally(() => {
+      this.running = null
+    })
   }
 
   /** Stops the loop and closes the open request. */
   async stop(): Promise<void> {
     this.ac.abort()
+    const r = this.running
+    if (r !== null) await r
     this.state = 'stopped'
-    if (this.running !== null) await this.running
   }
 
   private get stopped(): boolean {
@@ -183,7 +193,7 @@ export class Reflector {
   }
 
   private async run(): Promise<void> {
-    let needList = true
+    let needList = this.lists === 0
     while (!this.stopped) {
       try {
         if (needList) {
@@ -260,14 +270,17 @@ export class Reflector {
     this.state = 'listing'
     const store = this.o.store
     const session = store.beginReplace(this.kind)
-    const limit = String(this.o.pageSize ?? 500)
+    // pages of `pageSize` objects, fewer when objects are big (EndpointSlices of 100 endpoints
+    // are ~100 times a Pod): one page's JSON text + parse tree is the sync's peak memory
+    const maxLimit = this.o.pageSize ?? 500
+    let limit = this.kind === 'endpointslices' ? Math.min(maxLimit, 50) : maxLimit
     let cont = ''
     let rv = ''
     let restarts = 0
     this.listed = 0
     for (;;) {
       const q = this.query()
-      q.set('limit', limit)
+      q.set('limit', String(limit))
       if (cont !== '') q.set('continue', cont)
       const r = await this.o.client.getJSON(
         this.path,
@@ -295,6 +308,10 @@ export class Reflector {
         if (typeof it === 'object' && it !== null) session.add(convert(this.kind, it))
       }
       this.listed += items.length
+      if (items.length > 0) {
+        const perItem = r.bytes / items.length
+        limit = Math.min(maxLimit, Math.max(10, Math.floor(PAGE_BYTES / perItem)))
+      }
       const m = body?.metadata as { resourceVersion?: unknown; continue?: unknown; remainingItemCount?: unknown } | undefined
       const remaining = m?.remainingItemCount
       this.listTotal = typeof remaining === 'number' ? this.listed + remaining : -1
@@ -316,7 +333,8 @@ export class Reflector {
     q.set('allowWatchBookmarks', 'true')
     if (this.resourceVersion !== '') q.set('resourceVersion', this.resourceVersion)
     const [lo, hi] = this.o.watchTimeoutSec ?? [300, 600]
-    q.set('timeoutSeconds', String(Math.floor(lo + this.random() * (hi - lo))))
+    const timeoutSec = Math.floor(lo + this.random() * (hi - lo))
+    q.set('timeoutSeconds', String(timeoutSec))
     const r = await this.o.client.get(this.path, q, { signal: this.ac.signal, headersTimeoutMs: WATCH_HEADERS_TIMEOUT_MS })
     if (r.status !== 200) {
       let msg = ''
@@ -331,17 +349,22 @@ export class Reflector {
     this.succeeded()
     this.watches++
     this.state = 'watching'
-    await this.consume(r.body)
+    await this.consume(r.body, (timeoutSec + 60) * 1000)
   }
 
-  /** Splits the body into lines as chunks arrive and applies each event. */
-  private consume(body: IncomingMessage): Promise<void> {
+  /**
+   * Splits the body into lines as chunks arrive and applies each event. A stream silent for
+   * longer than idleMs (the server should have ended it by its timeoutSeconds) is dropped.
+   */
+  private consume(body: IncomingMessage, idleMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let pending: Buffer | null = null
       let settled = false
+      const idle = setTimeout(() => finish(new ApiError(`watch ${this.path}: no data for ${idleMs / 1000}s`, 0)), idleMs)
       const finish = (e: Error | null): void => {
         if (settled) return
         settled = true
+        clearTimeout(idle)
         body.removeListener('data', onData)
         if (e !== null) {
           body.destroy()
@@ -349,6 +372,7 @@ export class Reflector {
         } else resolve()
       }
       const onData = (chunk: Buffer): void => {
+        idle.refresh()
         let start = 0
         for (;;) {
           const nl = chunk.indexOf(10, start)

@@ -107,9 +107,9 @@ export class SnapshotSource {
     this.debounce = null
   }
 
-  /** Loads the file now (synchronously) and starts watching it. */
-  start(): void {
-    this.check(true)
+  /** Loads the file now (synchronously; unless unchanged and not forced) and starts watching it. */
+  start(force = true): void {
+    this.check(force)
     try {
       this.watcher = watch(dirname(this.file), { persistent: false }, (_ev, name) => {
         if (name !== null && name !== basename(this.file)) return

@@ -1,8 +1,10 @@
 // KubeSource: the running feed behind a kubernetes plugin instance — API reflectors or a
 // snapshot file — feeding one KubeStore. Sources are shared process-wide by their options
-// (refcounted), so a Corefile reload with unchanged options reuses the running watches and its
-// records: no relist. Acquire the new instance's source (plugin setup) before the old instance
-// releases its own (shutdown hooks of the old config run after the new config is set up).
+// (refcounted), so a Corefile reload with unchanged options reuses the records: no relist.
+// On reload the old config's shutdown hooks (release) run before the new config's startup hooks
+// (acquire), so the last release does not throw the source away: it is *parked* — watches
+// closed, no socket or timer keeping the process alive, records kept — for PARK_MS. An acquire
+// with the same options meanwhile resumes every watch from its last resourceVersion.
 
 import type { Logger } from '../log/logger.js'
 import { ApiClient } from './client.js'
@@ -35,8 +37,9 @@ export function kindsFor(o: KubeSourceOptions): Kind[] {
   return kinds
 }
 
-function keyFor(o: KubeSourceOptions): string {
+function keyFor(o: KubeSourceOptions, t: SourceTuning): string {
   return JSON.stringify([
+    t,
     o.endpoint,
     o.tls,
     o.kubeconfig,
@@ -164,6 +167,7 @@ export class SharedSource {
     return s
   }
 
+  /** Closes the watches (or the file watcher); the records stay. */
   stop(): Promise<void> {
     if (this.stopping === null) {
       this.stopping = (async () => {
@@ -174,19 +178,39 @@ export class SharedSource {
     }
     return this.stopping
   }
+
+  /** Re-opens what stop() closed: watches resume from their last resourceVersion. */
+  async resume(): Promise<void> {
+    const s = this.stopping
+    if (s === null) return
+    await s
+    this.stopping = null
+    if (this.snapshot !== null) this.snapshot.start(false)
+    for (const r of this.reflectors) r.start()
+  }
 }
 
+/** How long a released source keeps its records for a re-acquire (Corefile reload). */
+export const PARK_MS = 30_000
+
 const running = new Map<string, SharedSource>()
+const parked = new Map<string, { shared: SharedSource; timer: NodeJS.Timeout }>()
 
 /**
  * Starts (or joins) the feed for these options. Throws KubeConfigError / SelectorError when the
  * options cannot work (bad kubeconfig, missing context, no in-cluster environment).
  */
 export function acquireSource(opts: KubeSourceOptions, log: Logger, tuning: SourceTuning = {}): KubeSource & { readonly shared: SharedSource } {
-  const key = keyFor(opts)
+  const key = keyFor(opts, tuning)
   let shared = running.get(key)
   if (shared === undefined) {
-    shared = new SharedSource(key, opts, log, tuning)
+    const p = parked.get(key)
+    if (p !== undefined) {
+      parked.delete(key)
+      clearTimeout(p.timer)
+      shared = p.shared
+      void shared.resume()
+    } else shared = new SharedSource(key, opts, log, tuning)
     running.set(key, shared)
   }
   shared.refs++
@@ -203,12 +227,23 @@ export function acquireSource(opts: KubeSourceOptions, log: Logger, tuning: Sour
       s.refs--
       if (s.refs > 0) return
       if (running.get(s.key) === s) running.delete(s.key)
+      const timer = setTimeout(() => {
+        if (parked.get(s.key)?.shared === s) parked.delete(s.key)
+      }, PARK_MS)
+      timer.unref()
+      parked.set(s.key, { shared: s, timer })
       await s.stop()
     },
   }
 }
 
-/** Sources currently running (tests). */
+/** Sources currently running (tests); parked ones do not count. */
 export function runningSources(): number {
   return running.size
+}
+
+/** Drops every parked source at once (tests). */
+export function dropParkedSources(): void {
+  for (const p of parked.values()) clearTimeout(p.timer)
+  parked.clear()
 }
