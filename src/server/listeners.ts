@@ -80,12 +80,20 @@ export class Listener {
 
   /** Opens the sockets; rejects (and closes what was opened) if any bind fails. */
   async listen(): Promise<void> {
-    try {
-      if (this.transport === 'dns') await this.listenUdp()
-      await this.listenTcp()
-    } catch (e) {
-      await this.close()
-      throw e
+    // Port 0 (tests): UDP picks a free port and TCP must get the same one; if some TCP socket
+    // already holds it, start over with another port (bounded).
+    const anyPort = this.port === 0
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (this.transport === 'dns') await this.listenUdp()
+        await this.listenTcp()
+        return
+      } catch (e) {
+        await this.close()
+        const retry = anyPort && attempt < 20 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        if (!retry) throw e
+        this.port = 0
+      }
     }
   }
 

@@ -26,6 +26,7 @@ import { Kubernetes } from './handler.js'
 import { KubeAutoPather } from './autopath.js'
 import { KubeTransferer } from './transfer.js'
 import { EMPTY_VIEW } from './empty-view.js'
+import { fullGc } from '../../lib/heap.js'
 
 const NAME = 'kubernetes'
 export const PROPERTIES = [
@@ -315,7 +316,11 @@ export async function waitForSync(source: KubeSource, timeoutMs: number, log: Se
   timer.unref()
   try {
     const ok = await source.waitSynced(timeoutMs > 0 ? timeoutMs : 0)
-    if (ok) log.info(`Kubernetes API synced in ${Date.now() - start}ms (${source.progress()})`)
+    if (ok) {
+      log.info(`Kubernetes API synced in ${Date.now() - start}ms (${source.progress()})`)
+      // Give back the initial list's parse garbage now rather than at some later major GC.
+      setImmediate(fullGc)
+    }
     else log.warn(`starting server with unsynced Kubernetes API (${source.progress()})`)
   } finally {
     clearInterval(timer)
