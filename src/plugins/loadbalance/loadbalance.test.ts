@@ -233,21 +233,13 @@ describe('LoadBalance handler', () => {
   })
 })
 
-/** The registry with this plugin (and hosts) in CoreDNS order. */
-function pluginsWith(...defs: PluginDef[]): PluginDef[] {
-  const list = PLUGINS.filter((p) => !defs.some((d) => d.name === p.name))
-  const i = list.findIndex((p) => p.name === 'hosts')
-  list.splice(i, 0, ...defs)
-  return list
-}
-
 describe('loadbalance end to end (dig over hosts)', () => {
   let server: Server
   let port = 0
   before(async () => {
     const corefile = `.:0 {\n  bind 127.0.0.1\n  loadbalance\n  hosts {\n    10.0.0.1 www.example.org\n    10.0.0.2 www.example.org\n    10.0.0.3 www.example.org\n    10.0.0.4 www.example.org\n  }\n}\n`
     const { log } = memoryLogger()
-    server = new Server({ log, dnsPort: 0, quiet: true, plugins: pluginsWith(plugin), readConfig: () => corefile })
+    server = new Server({ log, dnsPort: 0, quiet: true, plugins: PLUGINS, readConfig: () => corefile })
     await server.start(corefile, 'Corefile')
     port = [...server.listeners.values()][0]!.port
   })

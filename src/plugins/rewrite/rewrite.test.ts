@@ -254,13 +254,6 @@ describe('edns0 rules', () => {
   })
 })
 
-function pluginsWith(...defs: PluginDef[]): PluginDef[] {
-  const list = PLUGINS.filter((p) => !defs.some((d) => d.name === p.name))
-  const i = list.findIndex((p) => p.name === 'hosts')
-  list.splice(i, 0, ...defs)
-  return list
-}
-
 describe('rewrite end to end (dig over hosts)', () => {
   let server: Server
   let port = 0
@@ -277,7 +270,7 @@ describe('rewrite end to end (dig over hosts)', () => {
 }
 `
     const { log } = memoryLogger()
-    server = new Server({ log, dnsPort: 0, quiet: true, plugins: pluginsWith(plugin), readConfig: () => corefile })
+    server = new Server({ log, dnsPort: 0, quiet: true, plugins: PLUGINS, readConfig: () => corefile })
     await server.start(corefile, 'Corefile')
     port = [...server.listeners.values()][0]!.port
   })

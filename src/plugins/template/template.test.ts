@@ -129,13 +129,6 @@ describe('template handler', () => {
   })
 })
 
-function pluginsWith(...defs: PluginDef[]): PluginDef[] {
-  const list = PLUGINS.filter((p) => !defs.some((d) => d.name === p.name))
-  const i = list.findIndex((p) => p.name === 'hosts')
-  list.splice(i, 0, ...defs)
-  return list
-}
-
 describe('template end to end (dig)', () => {
   let server: Server
   let port = 0
@@ -159,7 +152,7 @@ describe('template end to end (dig)', () => {
 }
 `
     const { log } = memoryLogger()
-    server = new Server({ log, dnsPort: 0, quiet: true, plugins: pluginsWith(plugin), readConfig: () => corefile })
+    server = new Server({ log, dnsPort: 0, quiet: true, plugins: PLUGINS, readConfig: () => corefile })
     await server.start(corefile, 'Corefile')
     port = [...server.listeners.values()][0]!.port
   })
