@@ -77,6 +77,11 @@ export interface KubeView {
   readonly synced: boolean
   /** SOA serial: Unix seconds of the last relevant change (kubernetes-dns.md §2). */
   readonly serial: number
+  /**
+   * Changes whenever anything the view answers could have changed (every applied event and
+   * relist), so a reader may memoise answers on (view, version). Constant for immutable views.
+   */
+  readonly version: number
   namespaceExists(ns: string): boolean
   service(namespace: string, name: string): ServiceRec | undefined
   /** Services having this IP among their clusterIPs, in insertion order. */

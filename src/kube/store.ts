@@ -342,6 +342,7 @@ export class KubeStore implements KubeView {
           // QUIRK: keeps the cached version if there is one, never adds
           if (store.get(kind, ns, item.name) === undefined) return
         } else store.put(kind, item)
+        store.version++ // served meanwhile: memoised answers must see the change
         let names = seen.get(ns)
         if (names === undefined) seen.set(ns, (names = new Set()))
         names.add(item.name)

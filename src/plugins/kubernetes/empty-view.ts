@@ -8,6 +8,7 @@ const NONE: readonly never[] = []
 export const EMPTY_VIEW: KubeView = {
   synced: false,
   serial: 0,
+  version: 0,
   namespaceExists: () => false,
   service: () => undefined,
   servicesByIP: (): readonly ServiceRec[] => NONE,

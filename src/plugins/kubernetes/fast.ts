@@ -10,7 +10,7 @@
 
 import { Class, Type } from '../../dns/constants.js'
 import { packName } from '../../dns/name.js'
-import type { ServiceRec, SliceRec } from '../../kube/model.js'
+import type { KubeView, ServiceRec, SliceRec } from '../../kube/model.js'
 import { type Backend, endpointHostname, hostAddr } from './backend.js'
 import { addressFromReverse, isReverseName, parseRequest, trimZone } from './parse.js'
 
@@ -44,6 +44,10 @@ interface NameEntry {
   readonly ep: string
   readonly port: string
   readonly proto: string
+  /** The last service lookup of this name and the (view, version) it was made against. */
+  view: KubeView | null
+  ver: number
+  d: SvcData | typeof SLOW | typeof NX
 }
 
 /** SRV answer of one name, zone-independent: targets are relative labels. */
@@ -72,6 +76,9 @@ interface PtrEntry {
   svcs: readonly ServiceRec[] | null
   slices: readonly SliceRec[] | null
   block: RRBlock | null
+  /** The (view, version) `block` is known current for. */
+  view: KubeView | null
+  ver: number
 }
 
 function eqFold(a: string, b: string): boolean {
@@ -155,7 +162,7 @@ export class FastPath {
     if (!lower.includes('\\') && !lower.startsWith('ns.dns.') && !isReverseName(lower)) {
       const r = parseRequest(trimZone(lower, zone))
       if (r !== null && r.podOrSvc === 'svc' && r.service !== '') {
-        e = { ns: r.namespace, svc: r.service, ep: r.endpoint, port: r.port, proto: r.protocol }
+        e = { ns: r.namespace, svc: r.service, ep: r.endpoint, port: r.port, proto: r.protocol, view: null, ver: 0, d: SLOW }
       }
     }
     if (this.names.size >= CACHE_MAX) this.names.clear()
@@ -163,8 +170,22 @@ export class FastPath {
     return e
   }
 
-  /** The service of a name with its memo, NX, or SLOW. */
+  /**
+   * The service of a name with its memo, NX, or SLOW. Memoised on the name for as long as the
+   * view's version stays the same (no event applied meanwhile): then no index is read at all.
+   */
   private service(e: NameEntry): SvcData | typeof SLOW | typeof NX {
+    const view = this.b.view
+    const ver = view.version
+    if (e.view === view && e.ver === ver) return e.d
+    const d = this.lookupService(e)
+    e.view = view
+    e.ver = ver
+    e.d = d
+    return d
+  }
+
+  private lookupService(e: NameEntry): SvcData | typeof SLOW | typeof NX {
     const b = this.b
     if (!b.namespaceExposed(e.ns)) return NX
     const svc = b.view.service(e.ns, e.svc)
@@ -369,11 +390,14 @@ export class FastPath {
     let e = this.ptrs.get(lower)
     if (e === undefined) {
       const ip = addressFromReverse(lower)
-      e = ip === '' ? null : { ip, svcs: null, slices: null, block: null }
+      e = ip === '' ? null : { ip, svcs: null, slices: null, block: null, view: null, ver: 0 }
       if (this.ptrs.size >= CACHE_MAX) this.ptrs.clear()
       this.ptrs.set(lower, e)
     }
     if (e === null) return SLOW
+    const view = b.view
+    const ver = view.version
+    if (e.view === view && e.ver === ver) return e.block === null ? NX : e.block
     const svcs = b.view.servicesByIP(e.ip)
     const slices = b.cfg.noEndpoints || svcs.length > 0 ? null : b.view.slicesByIP(e.ip)
     if (e.svcs !== svcs || e.slices !== slices) {
@@ -404,6 +428,8 @@ export class FastPath {
       e.slices = slices
       e.block = blk
     }
+    e.view = view
+    e.ver = ver
     return e.block === null ? NX : e.block
   }
 }

@@ -31,6 +31,11 @@ export class KubeCounters {
   externalLookups = 0
 }
 
+/** The trailing `zone` of a question name as the question spells it (case kept). */
+function zoneSpelled(qname: string, zone: string): string {
+  return zone === '.' ? '.' : qname.slice(qname.length - zone.length)
+}
+
 /** External (through-the-server) lookups of one query: answers known so far, lookups still needed. */
 class ExtLookups {
   readonly known = new Map<string, { answer: RR[]; tc: boolean } | null>()
@@ -81,8 +86,6 @@ export class Kubernetes implements Handler {
     const zone = matchZone(this.zonesLongestFirst, lower)
     if (zone === null) return this.next.serve(req, w)
     this.counters.requests++
-    const qname = q.qname
-    const zoneQ = zone === '.' ? '.' : qname.slice(qname.length - zone.length)
     const qtype = q.qtype
 
     // The common cases, memoised and answered as bytes (fast.ts); SLOW = the general path below.
@@ -91,15 +94,17 @@ export class Kubernetes implements Handler {
       if (qtype === Type.SRV) {
         const zoneOff = HEADER_SIZE + lower.length - zone.length
         const r = f.srv(lower, zone, q.buf.subarray(zoneOff, q.questionEnd - 4), q.questionEnd)
-        if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneQ)
+        if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneSpelled(q.qname, zone))
         // larger replies take the Message path (its truncation)
-        if (r !== SLOW && q.questionEnd + r.bytes.length + 11 <= req.maxSize) return this.fastReply(req, w, r.an, r.ar, r.bytes, zone, zoneQ)
+        if (r !== SLOW && q.questionEnd + r.bytes.length + 11 <= req.maxSize) return this.fastReply(req, w, r.an, r.ar, r.bytes, zone)
       } else {
         const r = qtype === Type.PTR ? f.ptr(lower) : f.address(qtype, lower, zone)
-        if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneQ)
-        if (r !== SLOW && (qtype !== Type.PTR || q.questionEnd + r.bytes.length + 11 <= req.maxSize)) return this.fastReply(req, w, r.count, 0, r.bytes, zone, zoneQ)
+        if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneSpelled(q.qname, zone))
+        if (r !== SLOW && (qtype !== Type.PTR || q.questionEnd + r.bytes.length + 11 <= req.maxSize)) return this.fastReply(req, w, r.count, 0, r.bytes, zone)
       }
     }
+    // the zone as the question spells it (SOA owner, ExternalName chains)
+    const zoneQ = zoneSpelled(q.qname, zone)
     if ((qtype === Type.A || qtype === Type.AAAA) && plainQuestion(q)) {
       const items = this.backend.services(qtype, lower, zoneQ)
       if (items === null) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneQ)
@@ -136,10 +141,10 @@ export class Kubernetes implements Handler {
     return { zoneQ, zoneLabels: this.zoneLabels.get(zone) ?? 0, ttl: this.cfg.ttl, serial: this.backend.view.serial }
   }
 
-  private fastReply(req: Request, w: ResponseWriter, an: number, ar: number, bytes: Buffer, zone: string, zoneQ: string): number {
+  private fastReply(req: Request, w: ResponseWriter, an: number, ar: number, bytes: Buffer, zone: string): number {
     if (an === 0) {
       this.counters.nodata++
-      writeNegative(req.q, w, Rcode.NoError, this.soaParams(zone, zoneQ))
+      writeNegative(req.q, w, Rcode.NoError, this.soaParams(zone, zoneSpelled(req.q.qname, zone)))
       return Rcode.NoError
     }
     this.counters.answers++

@@ -27,6 +27,8 @@ const NONE: readonly never[] = []
 export class MemoryView implements KubeView {
   synced: boolean
   serial: number
+  /** Immutable after construction. */
+  readonly version = 0
   private readonly ns: Set<string>
   private readonly svcByKey = new Map<string, ServiceRec>()
   private readonly svcByIP = new Map<string, ServiceRec[]>()
