@@ -82,6 +82,7 @@ const src = acquireSource(
     labels: null,
     pods: withPods,
     endpoints: true,
+    targetNames: false,
     qps: null,
     burst: null,
     maxInflight: null,

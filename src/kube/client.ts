@@ -7,6 +7,7 @@
 
 import http from 'node:http'
 import https from 'node:https'
+import { StringDecoder } from 'node:string_decoder'
 import { VERSION } from '../version.js'
 import type { Connection } from './config.js'
 
@@ -197,15 +198,22 @@ export class ApiClient {
   }
 }
 
-/** Reads a whole (page-sized) body as UTF-8. */
+/**
+ * Reads a whole (page-sized) body as UTF-8. Each chunk is decoded as it arrives and the pieces
+ * joined once: no page-sized Buffer (Buffer.concat) is ever allocated. Those come from malloc,
+ * and a MB-sized one per page raises glibc's mmap threshold so that the following ones land in
+ * the brk heap, which then stays fragmented and resident after the initial sync.
+ */
 export function readBody(res: http.IncomingMessage, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
+    const parts: string[] = []
+    const dec = new StringDecoder('utf8')
     const timer = setTimeout(() => res.destroy(new ApiError(`response body not complete within ${timeoutMs}ms`, 0)), timeoutMs)
-    res.on('data', (c: Buffer) => chunks.push(c))
+    res.on('data', (c: Buffer) => parts.push(dec.write(c)))
     res.on('end', () => {
       clearTimeout(timer)
-      resolve(Buffer.concat(chunks).toString('utf8'))
+      parts.push(dec.end())
+      resolve(parts.join(''))
     })
     res.on('error', (e) => {
       clearTimeout(timer)

@@ -120,8 +120,16 @@ describe('sliceFromAPI', () => {
       s.endpoints.map((e) => e.ready),
       [true, false, true, true, true],
     )
-    assert.deepEqual(s.endpoints[0], { addresses: ['10.1.0.1'], ready: true, hostname: 'web-0', targetName: 'web-0', nodeName: 'n1', zone: 'z1' })
-    assert.deepEqual(s.endpoints[1], { addresses: ['10.1.0.2'], ready: false, hostname: '', targetName: '', nodeName: '', zone: '' })
+    // nodeName and zone are not kept: DNS never reads them
+    assert.deepEqual(s.endpoints[0], { addresses: ['10.1.0.1'], ready: true, hostname: 'web-0', targetName: 'web-0' })
+    assert.deepEqual(s.endpoints[1], { addresses: ['10.1.0.2'], ready: false, hostname: '', targetName: '' })
+  })
+
+  it('drops targetRef names unless asked to keep them (endpoint_pod_names)', () => {
+    const o = { ...base, endpoints: [{ addresses: ['10.1.0.1'], hostname: 'h', targetRef: { kind: 'Pod', name: 'web-0' } }] }
+    assert.equal((sliceFromAPI(o, false) as SliceRec).endpoints[0]!.targetName, '')
+    assert.equal((sliceFromAPI(o, false) as SliceRec).endpoints[0]!.hostname, 'h')
+    assert.equal((sliceFromAPI(o, true) as SliceRec).endpoints[0]!.targetName, 'web-0')
   })
 
   it('keeps targetRef.name only when shorter than 64 characters', () => {

@@ -212,7 +212,8 @@ export function serviceFromAPI(o: ApiObject): ServiceRec {
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name'
 
-export function sliceFromAPI(o: ApiObject): SliceRec | Unusable {
+/** `targetNames`: keep endpoints' targetRef names (only `endpoint_pod_names` reads them). */
+export function sliceFromAPI(o: ApiObject, targetNames = true): SliceRec | Unusable {
   const m = meta(o)
   const namespace = intern(str(m['namespace']))
   const name = str(m['name'])
@@ -243,15 +244,13 @@ export function sliceFromAPI(o: ApiObject): SliceRec | Unusable {
     const cond = obj(eo['conditions'])
     const r = cond !== null ? cond['ready'] : undefined
     const ready = r !== false // nil (absent or null) = ready
-    const ref = obj(eo['targetRef'])
+    const ref = targetNames ? obj(eo['targetRef']) : null
     const targetName = ref !== null ? str(ref['name']) : ''
     endpoints.push({
       addresses,
       ready,
       hostname: str(eo['hostname']),
       targetName: targetName.length < 64 ? targetName : '',
-      nodeName: intern(str(eo['nodeName'])),
-      zone: intern(str(eo['zone'])),
     })
   }
 
@@ -289,13 +288,13 @@ export function namespaceFromAPI(o: ApiObject): NamespaceRec {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The converter of a watched kind. */
-export function convert(kind: Kind, o: ApiObject): Item {
+/** The converter of a watched kind; `targetNames` as for sliceFromAPI. */
+export function convert(kind: Kind, o: ApiObject, targetNames = true): Item {
   switch (kind) {
     case 'services':
       return serviceFromAPI(o)
     case 'endpointslices':
-      return sliceFromAPI(o)
+      return sliceFromAPI(o, targetNames)
     case 'pods':
       return podFromAPI(o)
     case 'namespaces':

@@ -38,11 +38,11 @@ export interface EndpointRec {
   readonly ready: boolean
   /** endpoint.hostname or ''. */
   readonly hostname: string
-  /** targetRef.name when shorter than 64 characters, else ''. */
+  /**
+   * targetRef.name when shorter than 64 characters, else ''. Kept only for `endpoint_pod_names`
+   * (KubeSourceOptions.targetNames), '' otherwise: 150,000 pod names are ~7 MB.
+   */
   readonly targetName: string
-  readonly nodeName: string
-  /** endpoint.zone ('' unless known). */
-  readonly zone: string
 }
 
 export interface SliceRec {
@@ -116,6 +116,8 @@ export interface KubeSourceOptions {
   readonly pods: boolean
   /** Watch EndpointSlices (false with `noendpoints`). */
   readonly endpoints: boolean
+  /** Keep endpoints' targetRef names (`endpoint_pod_names`). */
+  readonly targetNames: boolean
   /** Client-side rate limits (`apiserver_qps`, `apiserver_burst`, `apiserver_max_inflight`); null = defaults. */
   readonly qps: number | null
   readonly burst: number | null

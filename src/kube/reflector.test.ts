@@ -34,6 +34,7 @@ function opts(o: Partial<KubeSourceOptions>): KubeSourceOptions {
     labels: null,
     pods: false,
     endpoints: true,
+    targetNames: true,
     qps: null,
     burst: null,
     maxInflight: null,

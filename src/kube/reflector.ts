@@ -65,6 +65,8 @@ export interface ReflectorOptions {
   /** Watch one namespace's path instead of the cluster-wide one. */
   readonly namespace: string | null
   readonly waker: Waker
+  /** Keep endpoints' targetRef names (convert.sliceFromAPI); default true. */
+  readonly targetNames?: boolean
   readonly pageSize?: number
   readonly backoff?: BackoffOptions
   /** Random source for jitter and watch timeouts (tests). */
@@ -305,7 +307,7 @@ export class Reflector {
       const body = r.body as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } } | null
       const items = body !== null && Array.isArray(body.items) ? (body.items as ApiObject[]) : []
       for (const it of items) {
-        if (typeof it === 'object' && it !== null) session.add(convert(this.kind, it))
+        if (typeof it === 'object' && it !== null) session.add(convert(this.kind, it, this.o.targetNames ?? true))
       }
       this.listed += items.length
       if (items.length > 0) {
@@ -435,7 +437,7 @@ export class Reflector {
         if (rv !== '') this.resourceVersion = rv
         this.events++
         const t = type as EventType
-        this.o.store.apply(this.kind, t, t === 'DELETED' ? keyOf(obj) : convert(this.kind, obj))
+        this.o.store.apply(this.kind, t, t === 'DELETED' ? keyOf(obj) : convert(this.kind, obj, this.o.targetNames ?? true))
         return
       }
       case 'BOOKMARK': {

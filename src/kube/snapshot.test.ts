@@ -86,6 +86,7 @@ function opts(file: string, o: Partial<KubeSourceOptions> = {}): KubeSourceOptio
     labels: null,
     pods: true,
     endpoints: true,
+    targetNames: true,
     qps: null,
     burst: null,
     maxInflight: null,

@@ -76,6 +76,8 @@ export interface SnapshotOptions {
   readonly labels: LabelSelector | null
   /** `namespace_labels`: namespaces must match. */
   readonly namespaceLabels: LabelSelector | null
+  /** Keep endpoints' targetRef names (convert.sliceFromAPI); default true. */
+  readonly targetNames?: boolean
   /** mtime/size poll interval. Default 2000 ms. */
   readonly pollMs?: number
 }
@@ -176,7 +178,7 @@ export class SnapshotSource {
       if (kind === null || !wanted.has(kind)) continue
       const sel = kind === 'namespaces' ? this.o.namespaceLabels : this.o.labels
       if (sel !== null && !sel.matches(labelsOf(o))) continue
-      byKind[kind].push(convert(kind, o))
+      byKind[kind].push(convert(kind, o, this.o.targetNames ?? true))
     }
     const store = this.o.store
     for (const kind of this.o.kinds) {

@@ -49,6 +49,7 @@ function keyFor(o: KubeSourceOptions, t: SourceTuning): string {
     o.labels,
     o.pods,
     o.endpoints,
+    o.targetNames,
     o.qps,
     o.burst,
     o.maxInflight,
@@ -90,6 +91,7 @@ export class SharedSource {
         kinds: this.kinds,
         labels,
         namespaceLabels: nsLabels,
+        targetNames: o.targetNames,
         ...(t.snapshotPollMs !== undefined ? { pollMs: t.snapshotPollMs } : {}),
       })
       this.snapshot.start()
@@ -114,6 +116,7 @@ export class SharedSource {
             fieldSelector,
             namespace: kind === 'namespaces' ? null : oneNs,
             waker,
+            targetNames: o.targetNames,
             ...(t.pageSize !== undefined ? { pageSize: t.pageSize } : {}),
             ...(t.backoff !== undefined ? { backoff: t.backoff } : {}),
             ...(t.watchTimeoutSec !== undefined ? { watchTimeoutSec: t.watchTimeoutSec } : {}),

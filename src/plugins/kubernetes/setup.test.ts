@@ -101,6 +101,7 @@ test('defaults: block zones, ttl 5, pods disabled, no fallthrough, 5s startup, e
     labels: null,
     pods: false,
     endpoints: true,
+    targetNames: false,
     qps: null,
     burst: null,
     maxInflight: null,

@@ -26,7 +26,7 @@ import { Kubernetes } from './handler.js'
 import { KubeAutoPather } from './autopath.js'
 import { KubeTransferer } from './transfer.js'
 import { EMPTY_VIEW } from './empty-view.js'
-import { fullGc } from '../../lib/heap.js'
+import { settleHeap } from '../../lib/heap.js'
 
 const NAME = 'kubernetes'
 export const PROPERTIES = [
@@ -260,6 +260,7 @@ export function parseKubernetes(ctx: SetupContext, d: Directive): KubeConfig {
       labels,
       pods: podMode === 'verified',
       endpoints: !noEndpoints,
+      targetNames: endpointPodNames,
       qps,
       burst,
       maxInflight,
@@ -318,8 +319,8 @@ export async function waitForSync(source: KubeSource, timeoutMs: number, log: Se
     const ok = await source.waitSynced(timeoutMs > 0 ? timeoutMs : 0)
     if (ok) {
       log.info(`Kubernetes API synced in ${Date.now() - start}ms (${source.progress()})`)
-      // Give back the initial list's parse garbage now rather than at some later major GC.
-      setImmediate(fullGc)
+      // Give back the initial list's garbage and grown young generation now (lib/heap.ts).
+      setImmediate(() => void settleHeap())
     }
     else log.warn(`starting server with unsynced Kubernetes API (${source.progress()})`)
   } finally {

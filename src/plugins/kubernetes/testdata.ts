@@ -109,15 +109,13 @@ export function port(name: string, protocol: string, n: number): PortRec {
 
 export function ep(
   addresses: string[],
-  o: { ready?: boolean; hostname?: string; targetName?: string; nodeName?: string } = {},
+  o: { ready?: boolean; hostname?: string; targetName?: string } = {},
 ): EndpointRec {
   return {
     addresses,
     ready: o.ready ?? true,
     hostname: o.hostname ?? '',
     targetName: o.targetName ?? '',
-    nodeName: o.nodeName ?? '',
-    zone: '',
   }
 }
 
