@@ -246,9 +246,19 @@ dnsperf_cmd() {
 # counted in other_cpu_pct). RAW (optional): keep dnsperf's output there.
 # Percentiles come from dnsperf -v (one line per answer, 1 µs buckets);
 # dnsperf 2.10 prints none itself.
+# perf_ok: 0 when `perf stat` can count instructions here (some VMs give no counters); cached
+PERF_OK=""
+perf_ok() {
+  if [ -z "$PERF_OK" ]; then
+    PERF_OK=1
+    if command -v perf > /dev/null 2>&1 && perf stat -x, -e instructions true 2>&1 >/dev/null | grep -Eq '^[0-9]+,'; then PERF_OK=0; fi
+  fi
+  return "$PERF_OK"
+}
+
 dnsperf_measure() {
   local addr=$1 port=$2 qfile=$3 secs=$4
-  local tmp raw tfile cmd s0=0 s1=0 u0=0 u1=0 hz line
+  local tmp raw tfile cmd s0=0 s1=0 u0=0 u1=0 hz line perf_pid="" pids
   tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/dnsperf.XXXXXX")   # BENCH_TMP: the run's work dir
   raw=${RAW:-$tmp/raw}
   tfile=$tmp/time
@@ -258,8 +268,16 @@ dnsperf_measure() {
   [ -n "${UPSTREAM_PID:-}" ] && u0=$(tree_cpu_ticks "$UPSTREAM_PID")
   local TIMEFORMAT='%U %S %R'
   cpu_snap > "$tmp/cpu0"
+  # instructions the server retired during the run (user + kernel): unlike its CPU time, hardly
+  # moved by what the other tenants of a shared machine do, so two servers compare within ~1 %
+  if [ -n "${SERVER_PID:-}" ] && perf_ok; then
+    pids=$(tree_pids "$SERVER_PID" | paste -sd, -)
+    perf stat -x, -e instructions -p "$pids" -o "$tmp/perf" -- sleep "$secs" > /dev/null 2>&1 &
+    perf_pid=$!
+  fi
   # shellcheck disable=SC2086
   { time $cmd > "$raw" 2>&1; } 2> "$tfile" || true
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" 2>/dev/null || true; fi
   cpu_snap > "$tmp/cpu1"
   [ -n "${SERVER_PID:-}" ] && s1=$(tree_cpu_ticks "$SERVER_PID")
   [ -n "${UPSTREAM_PID:-}" ] && u1=$(tree_cpu_ticks "$UPSTREAM_PID")
@@ -295,6 +313,13 @@ dnsperf_measure() {
       printf "\n"
     }' "$raw")
   if [ -n "${SERVER_PID:-}" ]; then line+=" srv_hwm_kb=$(tree_hwm_kb "$SERVER_PID") srv_rss_kb=$(tree_rss_kb "$SERVER_PID")"; fi
+  if [ -n "$perf_pid" ] && [ -s "$tmp/perf" ]; then
+    # per answered query, over the perf window (the first `secs` of the run ≈ all of it)
+    line+=$(awk -F, -v l="$line" '/instructions/ && $1 ~ /^[0-9]+$/ {
+      n = split(l, a, " "); q = 0; rt = 0
+      for (i = 1; i <= n; i++) { if (index(a[i], "completed=") == 1) q = substr(a[i], 11); if (index(a[i], "runtime_s=") == 1) rt = substr(a[i], 11) }
+      if (q > 0 && rt > 0) printf " srv_kinstr_per_q=%.2f", $1 / (q * ('"$secs"' < rt ? '"$secs"' / rt : 1)) / 1000 }' "$tmp/perf")
+  fi
   line+=$(cpu_delta "$tmp/cpu0" "$tmp/cpu1")
   echo "$line"
   if ! grep -q '^Statistics:' "$raw"; then

@@ -89,8 +89,8 @@ else ref_hdr="ratio vs nsd"; fi
   if [ "$show_run" = 1 ]; then hdr+=" run |"; sep+="---:|"; fi
   r2hdr=""; r2sep=""
   if [ "$has_resolver" = 1 ]; then r2hdr=" ratio vs dnsmasq |"; r2sep="---:|"; fi
-  echo "$hdr QPS | $ref_hdr |$r2hdr p50 ms | p99 ms | p99.9 ms | lost | server µs/query | server CPU % | dnsperf CPU % | peak RSS MB | other CPU % |"
-  echo "$sep---:|---:|$r2sep---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "$hdr QPS | $ref_hdr |$r2hdr p50 ms | p99 ms | p99.9 ms | lost | server µs/query | server kinstr/query | server CPU % | dnsperf CPU % | peak RSS MB | other CPU % |"
+  echo "$sep---:|---:|$r2sep---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   awk -F'\t' -v show_run="$show_run" -v r2col="$has_resolver" '
     function kv(line, key,   n, a, i) { n = split(line, a, " "); for (i = 1; i <= n; i++) if (index(a[i], key "=") == 1) return substr(a[i], length(key) + 2); return "-" }
     { row[NR] = $0; sc[NR] = $1; srv[NR] = $2; wl[NR] = $3; run[NR] = $4; line[NR] = $5
@@ -101,14 +101,14 @@ else ref_hdr="ratio vs nsd"; fi
         r = "| " sc[i] " | " srv[i] " | " wl[i] " |"
         if (show_run) r = r " " run[i] " |"
         l = line[i]; f = kv(l, "failed")
-        if (f != "-") { print r " failed: " f " | | | | | | | | | | | |" (r2col ? " |" : ""); continue }
+        if (f != "-") { print r " failed: " f " | | | | | | | | | | | | |" (r2col ? " |" : ""); continue }
         q = kv(l, "qps"); k = sc[i] SUBSEP wl[i] SUBSEP run[i]
         ratio = (q != "-" && k in ref && ref[k] > 0) ? sprintf("%.2f", q / ref[k]) : "-"
         if (r2col) ratio = ratio " | " ((q != "-" && k in ref2 && ref2[k] > 0) ? sprintf("%.2f", q / ref2[k]) : "-")
         hwm = kv(l, "srv_hwm_kb"); if (hwm != "-") hwm = sprintf("%.1f", hwm / 1024)
         if (kv(l, "died") == "1") q = q " (server died)"
-        printf "%s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r, q, ratio, kv(l, "p50_ms"), kv(l, "p99_ms"), kv(l, "p999_ms"), \
-          kv(l, "lost"), kv(l, "srv_us_per_q"), kv(l, "srv_cpu_pct"), kv(l, "lg_cpu_pct"), hwm, kv(l, "other_cpu_pct")
+        printf "%s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r, q, ratio, kv(l, "p50_ms"), kv(l, "p99_ms"), kv(l, "p999_ms"), \
+          kv(l, "lost"), kv(l, "srv_us_per_q"), kv(l, "srv_kinstr_per_q"), kv(l, "srv_cpu_pct"), kv(l, "lg_cpu_pct"), hwm, kv(l, "other_cpu_pct")
       }
     }' "$RESULTS_TSV"
   echo
@@ -135,7 +135,7 @@ else ref_hdr="ratio vs nsd"; fi
   [ "$has_auth" = 1 ] && echo "ratio vs nsd (auth): QPS / NSD's QPS in the same scenario, workload and run."
   [ "$has_resolver" = 1 ] && echo "ratio vs unbound / vs dnsmasq (resolver): QPS / that forwarder's QPS in the same workload and run (the issue's targets: hit >= 0.6x unbound and >= 1.0x dnsmasq, miss >= 1.0x unbound). resolver rows: hit = ${HOT_NAMES:-1000} names, all cache hits (looped), hit@$LAT_QPS the same at a fixed rate, miss = every query a cache miss forwarded to NSD (one pass over distinct names, cold cache), flood:N = the chunk of the one-pass flood of distinct names ending at N queries (peak RSS column: VmHWM at the end of the chunk; flood:warm = after the warm-up, before the flood). Expected response codes there: NOERROR and NXDOMAIN (1 % in hit/miss, 90 % in the flood)."
   echo "Latency percentiles: dnsperf -v per-answer times (closed-loop latency is mostly queueing, ≈ $OUTSTANDING / QPS; compare latency on the @$LAT_QPS rows)."
-  echo "server µs/query: CPU time (user+sys, all threads and child processes) of the server during the run / answered queries; 1e6 / that ≈ what one core could answer. server CPU %: the same over wall time (100 = one core). dnsperf CPU %: the load generator's (≈100 = dnsperf is the limit). peak RSS: VmHWM summed over the server's processes. other CPU %: user+system CPU of every other process on the machine during the run (should be ~0)."
+  echo "server µs/query: CPU time (user+sys, all threads and child processes) of the server during the run / answered queries; 1e6 / that ≈ what one core could answer. server kinstr/query: thousands of instructions the server retired per answered query (perf stat, user + kernel; "-" where perf has no counters): the figure other tenants of a shared machine hardly move. server CPU %: the same over wall time (100 = one core). dnsperf CPU %: the load generator's (≈100 = dnsperf is the limit). peak RSS: VmHWM summed over the server's processes. other CPU %: user+system CPU of every other process on the machine during the run (should be ~0)."
 } > "$WORK/report.md"
 
 if grep -q 'failed=' "$RESULTS_TSV"; then status=1; fi

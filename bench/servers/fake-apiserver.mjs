@@ -6,14 +6,15 @@
 //
 // usage: node bench/servers/fake-apiserver.mjs DIR [--names N] [--pods N] [--services N] [--nodes N]
 // Writes into DIR: kube-queries.txt (N distinct cluster names, see clusterQueries), kube-mix.txt,
-// kube-queries-a.txt (as many ClusterIP service names, A only),
-// hosts + hosts-queries.txt (N names for the `hosts` comparison), kube-ready-name, hosts-ready-name,
+// kube-queries-a.txt (the A names of the mix: ClusterIP, headless and endpoint names), hosts (those
+// names with the addresses the kubernetes plugin answers) + hosts-queries.txt (= kube-queries-a.txt),
+// kube-ready-name, hosts-ready-name,
 // and last api.url (the URL, http://127.0.0.1:PORT). Serves until SIGTERM/SIGINT.
 import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FakeApiServer } from '../../dist/test/fake-apiserver/server.js'
 import { generateCluster, SCALE_CLUSTER } from '../../dist/test/fake-apiserver/fixtures.js'
-import { ClusterIndex, clusterQueries, clusterServiceA, hostsData, parseFlags } from '../../dist/test/helpers/kube-bench.js'
+import { ClusterIndex, clusterQueries, hostsData, parseFlags } from '../../dist/test/helpers/kube-bench.js'
 
 const dir = process.argv[2]
 if (dir === undefined || dir.startsWith('--')) {
@@ -50,9 +51,10 @@ console.log(
 const q = clusterQueries(ix, names)
 writeFileSync(join(dir, 'kube-queries.txt'), q.lines.join('\n') + '\n')
 writeFileSync(join(dir, 'kube-ready-name'), q.readyName + '\n')
-writeFileSync(join(dir, 'kube-queries-a.txt'), clusterServiceA(ix, q.lines.length).join('\n') + '\n')
 writeFileSync(join(dir, 'kube-mix.txt'), Object.entries(q.mix).map(([k, v]) => `${v} ${k}`).join(', ') + '\n')
-const h = hostsData(q.lines.length)
+// the A names of the mix, served by `hosts` with the same addresses; both servers get this file
+const h = hostsData(q)
+writeFileSync(join(dir, 'kube-queries-a.txt'), h.queries)
 writeFileSync(join(dir, 'hosts'), h.hosts)
 writeFileSync(join(dir, 'hosts-queries.txt'), h.queries)
 writeFileSync(join(dir, 'hosts-ready-name'), h.readyName + '\n')

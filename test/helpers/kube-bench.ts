@@ -164,7 +164,12 @@ function reverse4(ip: string): string {
  * of ClusterIPs, 10 % PTR of ready endpoint addresses. Returns the lines and one name that must
  * answer A (readiness probe).
  */
-export function clusterQueries(ix: ClusterIndex, n: number, zone = 'cluster.local', seed = 7): { lines: string[]; readyName: string; mix: Record<string, number> } {
+export function clusterQueries(
+  ix: ClusterIndex,
+  n: number,
+  zone = 'cluster.local',
+  seed = 7,
+): { lines: string[]; readyName: string; mix: Record<string, number>; answers: Map<string, string[]> } {
   const r = rng(seed)
   const svcs = [...ix.services.values()]
   const cip = svcs.filter((s) => !s.headless && !s.external && s.clusterIP !== '')
@@ -174,10 +179,20 @@ export function clusterQueries(ix: ClusterIndex, n: number, zone = 'cluster.loca
   const pick = <T>(arr: readonly T[]): T => arr[Math.floor(r() * arr.length)]!
   const seen = new Set<string>()
   const mix: Record<string, number> = {}
+  // the addresses each A name answers with (kubernetes-dns.md §4): for the hosts comparison
+  const answers = new Map<string, string[]>()
+  const a = (name: string, ips: string[]): string => {
+    if (!answers.has(name)) answers.set(name, [...new Set(ips)])
+    return `${name} A`
+  }
   const want: Array<[string, number, () => string | null]> = [
-    ['service A', 0.4, () => { const s = pick(cip); return `${s.name}.${s.ns}.svc.${zone} A` }],
-    ['headless A', 0.15, () => { const s = pick(hl); return `${s.name}.${s.ns}.svc.${zone} A` }],
-    ['endpoint A', 0.1, () => { const s = pick(hlAny); const e = pick(s.ready); return `${e.host}.${s.name}.${s.ns}.svc.${zone} A` }],
+    ['service A', 0.4, () => { const s = pick(cip); return a(`${s.name}.${s.ns}.svc.${zone}`, [s.clusterIP]) }],
+    ['headless A', 0.15, () => { const s = pick(hl); return a(`${s.name}.${s.ns}.svc.${zone}`, s.ready.map((e) => e.ip)) }],
+    ['endpoint A', 0.1, () => {
+      const s = pick(hlAny)
+      const e = pick(s.ready)
+      return a(`${e.host}.${s.name}.${s.ns}.svc.${zone}`, s.ready.filter((x) => x.host === e.host).map((x) => x.ip))
+    }],
     ['SRV', 0.15, () => { const s = pick(cip); const p = pick(s.ports); return p.name === '' ? null : `_${p.name}._${p.protocol.toLowerCase()}.${s.name}.${s.ns}.svc.${zone} SRV` }],
     ['PTR service', 0.1, () => `${reverse4(pick(cip).clusterIP)} PTR`],
     ['PTR endpoint', 0.1, () => `${reverse4(pick(pick(withEp).ready).ip)} PTR`],
@@ -200,26 +215,25 @@ export function clusterQueries(ix: ClusterIndex, n: number, zone = 'cluster.loca
     ;[lines[i], lines[j]] = [lines[j]!, lines[i]!]
   }
   const first = cip[0]!
-  return { lines, readyName: `${first.name}.${first.ns}.svc.${zone}`, mix }
+  return { lines, readyName: `${first.name}.${first.ns}.svc.${zone}`, mix, answers }
 }
 
-/** `n` distinct ClusterIP service names, A only (shuffled): the like-for-like comparison with `hosts`. */
-export function clusterServiceA(ix: ClusterIndex, n: number, zone = 'cluster.local', seed = 11): string[] {
-  const r = rng(seed)
-  const cip = [...ix.services.values()].filter((s) => !s.headless && !s.external && s.clusterIP !== '')
-  for (let i = cip.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1))
-    ;[cip[i], cip[j]] = [cip[j]!, cip[i]!]
+/**
+ * The like-for-like comparison with `hosts`: a hosts file holding the A names of the cluster
+ * queries (ClusterIP, headless and endpoint names) with the very addresses the kubernetes plugin
+ * answers them with, and the query file asking each of them once (A), in the cluster file's order.
+ * The same query file goes to both servers: same names, same reply sizes.
+ */
+export function hostsData(q: { lines: readonly string[]; answers: ReadonlyMap<string, readonly string[]> }): { hosts: string; queries: string; readyName: string } {
+  const h: string[] = [`# the A names of the kube bench's cluster queries (hosts comparison)`]
+  const names: string[] = []
+  for (const l of q.lines) {
+    const [name, type] = l.split(' ')
+    if (type !== 'A' || name === undefined) continue
+    const ips = q.answers.get(name)
+    if (ips === undefined || ips.length === 0) continue
+    names.push(name)
+    for (const ip of ips) h.push(`${ip} ${name}`)
   }
-  return cip.slice(0, n).map((s) => `${s.name}.${s.ns}.svc.${zone} A`)
-}
-
-/** A hosts file with `n` names kN.ZONE and the query file asking each once (A). */
-export function hostsData(n: number, zone = 'hosts.test'): { hosts: string; queries: string; readyName: string } {
-  const h: string[] = [`# ${n} names of ${zone} (kube bench: hosts comparison)`]
-  const q: string[] = []
-  for (let i = 1; i <= n; i++) h.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} k${i}.${zone}`)
-  const stride = n % 7919 === 0 ? 7907 : 7919
-  for (let k = 0; k < n; k++) q.push(`k${((k * stride) % n) + 1}.${zone} A`)
-  return { hosts: h.join('\n') + '\n', queries: q.join('\n') + '\n', readyName: `k1.${zone}` }
+  return { hosts: h.join('\n') + '\n', queries: names.map((n) => `${n} A`).join('\n') + '\n', readyName: names[0] ?? '' }
 }

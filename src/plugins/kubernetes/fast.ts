@@ -20,11 +20,11 @@ export interface RRBlock {
   readonly bytes: Buffer
 }
 
-/** A reply body: answer + additional RRs, still to be put behind header and question. */
+/** A reply body: answer + additional RRs, still to be put behind header and question (shared: read only). */
 export interface Body {
-  an: number
-  ar: number
-  bytes: Buffer
+  readonly an: number
+  readonly ar: number
+  readonly bytes: Buffer
 }
 
 /** "Use the general path." */
@@ -52,6 +52,10 @@ interface NameEntry {
 
 /** SRV answer of one name, zone-independent: targets are relative labels. */
 interface SrvPieces {
+  /** The body last built from these pieces, for `lastBase` and the zone spelled `lastZone`. */
+  last: Body | null
+  lastBase: number
+  lastZone: Buffer | null
   readonly weight: number
   /** Per SRV record: target labels (wire, without the zone) and port. */
   readonly recs: ReadonlyArray<{ rel: Buffer; port: number }>
@@ -257,11 +261,11 @@ export class FastPath {
   }
 
   /**
-   * SRV of a service, endpoint or `_port._proto` name. `zoneWire` = the zone's labels as in the
-   * question (targets end with them, so they keep the query's spelling); `base` = where the body
-   * will start in the message (the additional records' owners point at the targets).
+   * SRV of a service, endpoint or `_port._proto` name. `msg[zoneStart, zoneEnd)` = the zone's
+   * labels as in the question (targets end with them, so they keep the query's spelling); `base` =
+   * where the body will start in the message (the additional records' owners point at the targets).
    */
-  srv(lower: string, zone: string, zoneWire: Buffer, base: number): Fast<Body> {
+  srv(lower: string, zone: string, msg: Buffer, zoneStart: number, zoneEnd: number, base: number): Fast<Body> {
     if (zone === '.') return SLOW
     const e = this.name(lower, zone)
     if (e === null) return SLOW
@@ -276,7 +280,26 @@ export class FastPath {
       d.srv.set(lower, p)
     }
     if (p === null) return NX
-    return this.srvBody(p, zoneWire, base)
+    // the body is the same for the same question position and zone spelling (the usual case)
+    const lz = p.lastZone
+    if (p.last !== null && p.lastBase === base && lz !== null && lz.length === zoneEnd - zoneStart) {
+      let same = true
+      for (let i = 0; i < lz.length; i++) {
+        if (lz[i] !== msg[zoneStart + i]) {
+          same = false
+          break
+        }
+      }
+      if (same) return p.last
+    }
+    const zoneWire = Buffer.from(msg.subarray(zoneStart, zoneEnd))
+    const body = this.srvBody(p, zoneWire, base)
+    if (typeof body !== 'number') {
+      p.last = body
+      p.lastBase = base
+      p.lastZone = zoneWire
+    }
+    return body
   }
 
   private srvPieces(svc: ServiceRec, slices: readonly SliceRec[], e: NameEntry): SrvPieces | null | undefined {
@@ -344,7 +367,7 @@ export class FastPath {
         extra.push({ rec: ri, type: h.type, rdata: h.bytes })
       }
     }
-    return { weight, recs, extra }
+    return { last: null, lastBase: 0, lastZone: null, weight, recs, extra }
   }
 
   /** The SRV body placed right after the question (which ends at `base`). */

@@ -93,7 +93,7 @@ export class Kubernetes implements Handler {
       const f = this.fast
       if (qtype === Type.SRV) {
         const zoneOff = HEADER_SIZE + lower.length - zone.length
-        const r = f.srv(lower, zone, q.buf.subarray(zoneOff, q.questionEnd - 4), q.questionEnd)
+        const r = f.srv(lower, zone, q.buf, zoneOff, q.questionEnd - 4, q.questionEnd)
         if (r === NX) return this.finish(req, w, outcome('negative', Rcode.NXDomain), zone, zoneSpelled(q.qname, zone))
         // larger replies take the Message path (its truncation)
         if (r !== SLOW && q.questionEnd + r.bytes.length + 11 <= req.maxSize) return this.fastReply(req, w, r.an, r.ar, r.bytes, zone)
