@@ -259,7 +259,11 @@ perf_ok() {
 dnsperf_measure() {
   local addr=$1 port=$2 qfile=$3 secs=$4
   local tmp raw tfile cmd s0=0 s1=0 u0=0 u1=0 hz line perf_pid="" pids
-  tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/dnsperf.XXXXXX")   # BENCH_TMP: the run's work dir
+  # dnsperf -v writes a line per answer (~40 MB per 5 s run): on a disk, the writeback of one run
+  # throttles dnsperf's writes in a later one (sleeps of a few ms in the kernel: both sides idle,
+  # p99 ~4 ms). So the scratch dir is in memory: BENCH_SHM (run-all.sh makes one in /dev/shm
+  # where it can), else BENCH_TMP.
+  tmp=$(mktemp -d "${BENCH_SHM:-${BENCH_TMP:-${TMPDIR:-/tmp}}}/dnsperf.XXXXXX")
   raw=${RAW:-$tmp/raw}
   tfile=$tmp/time
   cmd=$(dnsperf_cmd "$addr" "$port" "$qfile" "$secs")

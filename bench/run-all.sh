@@ -24,8 +24,13 @@ done
 need_tools dnsperf dig taskset awk ss getconf
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/clusterdns-bench.XXXXXX")
+# dnsperf's per-answer output goes to memory, not disk (see dnsperf_measure in lib.sh)
+BENCH_SHM=""
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_SHM=$(mktemp -d /dev/shm/clusterdns-bench.XXXXXX) || BENCH_SHM=""; fi
+export BENCH_SHM
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
+  if [ -n "$BENCH_SHM" ]; then rm -rf "$BENCH_SHM"; fi
   if [ "$KEEP" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT

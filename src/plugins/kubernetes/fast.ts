@@ -48,6 +48,14 @@ interface NameEntry {
   view: KubeView | null
   ver: number
   d: SvcData | typeof SLOW | typeof NX
+  /**
+   * The last A / AAAA answers of this name and the (view, version) they hold for: the hot path
+   * reads this entry and the block only.
+   */
+  aView: KubeView | null
+  aVer: number
+  a: Fast<RRBlock>
+  aaaa: Fast<RRBlock>
 }
 
 /** SRV answer of one name, zone-independent: targets are relative labels. */
@@ -166,7 +174,20 @@ export class FastPath {
     if (!lower.includes('\\') && !lower.startsWith('ns.dns.') && !isReverseName(lower)) {
       const r = parseRequest(trimZone(lower, zone))
       if (r !== null && r.podOrSvc === 'svc' && r.service !== '') {
-        e = { ns: r.namespace, svc: r.service, ep: r.endpoint, port: r.port, proto: r.protocol, view: null, ver: 0, d: SLOW }
+        e = {
+          ns: r.namespace,
+          svc: r.service,
+          ep: r.endpoint,
+          port: r.port,
+          proto: r.protocol,
+          view: null,
+          ver: 0,
+          d: SLOW,
+          aView: null,
+          aVer: 0,
+          a: SLOW,
+          aaaa: SLOW,
+        }
       }
     }
     if (this.names.size >= CACHE_MAX) this.names.clear()
@@ -211,6 +232,24 @@ export class FastPath {
   address(qtype: number, lower: string, zone: string): Fast<RRBlock> {
     const e = this.name(lower, zone)
     if (e === null || e.port !== '' || e.proto !== '') return SLOW
+    const view = this.b.view
+    const ver = view.version
+    if (e.aView !== view || e.aVer !== ver) {
+      const pair = this.addressPair(e)
+      if (typeof pair === 'number') {
+        e.a = pair
+        e.aaaa = pair
+      } else {
+        e.a = pair[0]
+        e.aaaa = pair[1]
+      }
+      e.aView = view
+      e.aVer = ver
+    }
+    return qtype === Type.A ? e.a : e.aaaa
+  }
+
+  private addressPair(e: NameEntry): [RRBlock, RRBlock] | typeof SLOW | typeof NX {
     const d = this.service(e)
     if (typeof d === 'number') return d
     const svc = d.svc
@@ -224,7 +263,7 @@ export class FastPath {
       pair = d.a
       if (pair === null) return NX
     }
-    return qtype === Type.A ? pair[0] : pair[1]
+    return pair
   }
 
   private serviceAddresses(svc: ServiceRec, slices: readonly SliceRec[]): [RRBlock, RRBlock] | null {
