@@ -39,6 +39,8 @@ const CACHE_MAX = 65536
 const MAX_BODY = 1200
 
 interface NameEntry {
+  /** The zone of this plugin the name is in (the same for every query of the name). */
+  readonly zone: string
   readonly ns: string
   readonly svc: string
   readonly ep: string
@@ -175,6 +177,7 @@ export class FastPath {
       const r = parseRequest(trimZone(lower, zone))
       if (r !== null && r.podOrSvc === 'svc' && r.service !== '') {
         e = {
+          zone,
           ns: r.namespace,
           svc: r.service,
           ep: r.endpoint,
@@ -226,6 +229,18 @@ export class FastPath {
     }
     if (b.cfg.ignoreEmptyService && !svc.headless && d.ready === 0) return NX
     return d
+  }
+
+  /**
+   * The hottest case, before any other work (zone matching included): A / AAAA of a name answered
+   * since the view last changed. The name's block and zone, or null (take the regular path).
+   */
+  known(qtype: number, lower: string): NameEntry | null {
+    const e = this.names.get(lower)
+    if (e === undefined || e === null) return null
+    const view = this.b.view
+    if (e.aView !== view || e.aVer !== view.version) return null
+    return typeof (qtype === Type.A ? e.a : e.aaaa) === 'number' ? null : e
   }
 
   /** A / AAAA of a service or endpoint name. */

@@ -9,7 +9,7 @@ import type { RR } from '../../dns/types.js'
 import type { Handler, Request, ResponseWriter, Served } from '../../pluginkit/types.js'
 import { Backend, hostAddr, joinName, type Item } from './backend.js'
 import type { KubeConfig } from './config.js'
-import { FastPath, NX, SLOW } from './fast.js'
+import { FastPath, NX, SLOW, type RRBlock } from './fast.js'
 import { addressFromReverse, matchZone } from './parse.js'
 import { plainQuestion, soaRecord, writeAddresses, writeMessage, writeNegative, writeRRs, type SoaParams } from './reply.js'
 
@@ -83,6 +83,15 @@ export class Kubernetes implements Handler {
   serve(req: Request, w: ResponseWriter): Served {
     const q = req.q
     const lower = q.qnameLower
+    // A / AAAA of a name answered before, with no change since: one map lookup (fast.ts)
+    if (q.qtype === Type.A || q.qtype === Type.AAAA) {
+      const e = this.fast.known(q.qtype, lower)
+      if (e !== null && plainQuestion(q)) {
+        const r = (q.qtype === Type.A ? e.a : e.aaaa) as RRBlock
+        this.counters.requests++
+        return this.fastReply(req, w, r.count, 0, r.bytes, e.zone)
+      }
+    }
     const zone = matchZone(this.zonesLongestFirst, lower)
     if (zone === null) return this.next.serve(req, w)
     this.counters.requests++
