@@ -19,16 +19,8 @@ function getGc(): GcFn | null {
   return gcFn
 }
 
-/** One full, compacting garbage collection. False when gc() is not available. */
-export function fullGc(): boolean {
-  const gc = getGc()
-  if (gc === null) return false
-  gc()
-  return true
-}
-
 /** Committed size of V8's young generation (both semi-spaces), bytes. */
-export function youngGenerationSize(): number {
+function youngGenerationSize(): number {
   for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size
   return 0
 }

@@ -51,13 +51,11 @@ interface NameEntry {
   ver: number
   d: SvcData | typeof SLOW | typeof NX
   /**
-   * The last A / AAAA answers of this name and the (view, version) they hold for: the hot path
-   * reads this entry and the block only.
+   * A / AAAA answers for that same (view, version); undefined = not computed since (service()
+   * clears them when it looks again). The hot path reads this entry and the block only.
    */
-  aView: KubeView | null
-  aVer: number
-  a: Fast<RRBlock>
-  aaaa: Fast<RRBlock>
+  a: Fast<RRBlock> | undefined
+  aaaa: Fast<RRBlock> | undefined
 }
 
 /** SRV answer of one name, zone-independent: targets are relative labels. */
@@ -186,10 +184,8 @@ export class FastPath {
           view: null,
           ver: 0,
           d: SLOW,
-          aView: null,
-          aVer: 0,
-          a: SLOW,
-          aaaa: SLOW,
+          a: undefined,
+          aaaa: undefined,
         }
       }
     }
@@ -210,6 +206,8 @@ export class FastPath {
     e.view = view
     e.ver = ver
     e.d = d
+    e.a = undefined
+    e.aaaa = undefined
     return d
   }
 
@@ -239,8 +237,9 @@ export class FastPath {
     const e = this.names.get(lower)
     if (e === undefined || e === null) return null
     const view = this.b.view
-    if (e.aView !== view || e.aVer !== view.version) return null
-    return typeof (qtype === Type.A ? e.a : e.aaaa) === 'number' ? null : e
+    if (e.view !== view || e.ver !== view.version) return null
+    const r = qtype === Type.A ? e.a : e.aaaa
+    return r === undefined || typeof r === 'number' ? null : e
   }
 
   /** A / AAAA of a service or endpoint name. */
@@ -248,8 +247,8 @@ export class FastPath {
     const e = this.name(lower, zone)
     if (e === null || e.port !== '' || e.proto !== '') return SLOW
     const view = this.b.view
-    const ver = view.version
-    if (e.aView !== view || e.aVer !== ver) {
+    if (e.view !== view || e.ver !== view.version || e.a === undefined || e.aaaa === undefined) {
+      // addressPair goes through service(), which renews (view, version) and clears a / aaaa
       const pair = this.addressPair(e)
       if (typeof pair === 'number') {
         e.a = pair
@@ -258,10 +257,8 @@ export class FastPath {
         e.a = pair[0]
         e.aaaa = pair[1]
       }
-      e.aView = view
-      e.aVer = ver
     }
-    return qtype === Type.A ? e.a : e.aaaa
+    return (qtype === Type.A ? e.a : e.aaaa) as Fast<RRBlock>
   }
 
   private addressPair(e: NameEntry): [RRBlock, RRBlock] | typeof SLOW | typeof NX {
